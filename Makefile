@@ -1,0 +1,38 @@
+# ecsd — the two README commands are `make run` and `make test`; each installs what it needs.
+SHELL := /bin/bash
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+
+DATA_DIR ?= $(CURDIR)/.ecsd/data
+TASKS_DIR ?= $(CURDIR)/examples/tasks
+
+.PHONY: all deps docker build lint test run bench clean
+
+all: build
+
+deps:
+	@bash scripts/ensure-deps.sh
+
+docker:
+	@bash scripts/ensure-docker.sh
+
+build: deps
+	@npx tsc -p tsconfig.json
+
+lint: deps
+	@npx biome check .
+
+# Every test, real engine included; ends with the line `N passed, N failed`.
+test: deps docker
+	@bash scripts/test.sh
+
+# The agent in local mode on the bundled example task definitions (no AWS account needed).
+run: deps docker build
+	@mkdir -p $(DATA_DIR)
+	ECS_DATADIR=$(DATA_DIR) ECS_CLUSTER=$${ECS_CLUSTER:-local} \
+		node dist/src/cli/main.js --tasks-dir $(TASKS_DIR)
+
+bench: deps docker build
+	@node dist/bench/containers-bench.js
+
+clean:
+	rm -rf dist .ecsd

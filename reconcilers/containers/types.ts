@@ -1,0 +1,50 @@
+/**
+ * The contract between the containers loop's pure planner, its action handlers and the loop wiring.
+ * The planner sees one task: its desired record from the store and what Docker (via the shared view) and
+ * the host showed; it returns actions, each with a human-readable reason, and never performs I/O.
+ */
+import type { ObservedContainer } from '../../src/docker/types.js';
+import type { ContainerRecord, TaskObservation, TaskRecord, VolumeRecord } from '../../src/store/records.js';
+
+export interface ContainersPlanSettings {
+  /** ECS_CONTAINER_STOP_TIMEOUT in seconds; a container's own stopTimeout wins when > 0. */
+  defaultStopTimeoutSec: number;
+  /** Whether task-level cpu/memory limits are applied through a task cgroup (ECS_ENABLE_TASK_CPU_MEM_LIMIT). */
+  taskCgroupEnabled: boolean;
+}
+
+export interface ContainersDesired {
+  task: TaskRecord;
+  containers: ContainerRecord[];
+  /** Docker volumes already named for this task (task-scoped ones created by the agent). */
+  volumes: VolumeRecord[];
+}
+
+export interface ContainersActual {
+  /** Containers of this task found in Docker, keyed by ECS container name (from the labels). */
+  containers: ReadonlyMap<string, ObservedContainer>;
+  /** False until the shared Docker view has listed once; nothing may be declared vanished before that. */
+  viewSynced: boolean;
+  /** Image references (as written in the task) present in the local engine. */
+  imagesPresent: ReadonlySet<string>;
+  /** Volume spec names whose Docker volume exists. */
+  volumesPresent: ReadonlySet<string>;
+  /** Whether the task cgroup (/ecs/<taskId>) exists with its limits applied. */
+  taskCgroupReady: boolean;
+  nowMs: number;
+}
+
+export type ContainerAction =
+  /** Write status changes / reasons / outbox entries to the store (always applied first). */
+  | { kind: 'record'; observation: TaskObservation; reason: string }
+  | { kind: 'setup-task-cgroup'; reason: string }
+  | { kind: 'create-volume'; volume: string; reason: string }
+  | { kind: 'create'; container: string; reason: string }
+  | { kind: 'start'; container: string; reason: string }
+  | { kind: 'stop'; container: string; graceSec: number; reason: string };
+
+export interface ContainersPlan {
+  actions: ContainerAction[];
+  /** Re-plan this task after this many ms even if nothing changes (e.g. a startTimeout will expire). */
+  requeueAfterMs?: number;
+}

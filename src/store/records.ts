@@ -1,0 +1,208 @@
+/**
+ * The records the desired-state store holds and the contract every part uses to reach them.
+ * Only `src/store/` touches SQL; everything else speaks these types.
+ */
+import type { ContainerStatus, HealthStatus, TaskStatus } from '../model/status.js';
+import type { DesiredSource, TaskSpec, TransportProtocol } from '../model/task.js';
+
+/** The container instance identity; also mirrored into a small side file so it survives a quarantined database. */
+export interface InstanceRecord {
+  cluster: string;
+  containerInstanceArn?: string;
+  ec2InstanceId?: string;
+  availabilityZone?: string;
+  agentVersion?: string;
+  /** The RegisterContainerInstance inputs last used (attributes, resources…), as sent. */
+  registration?: Record<string, unknown>;
+}
+
+export interface PortBinding {
+  containerPort: number;
+  hostPort: number;
+  bindIp: string;
+  protocol: TransportProtocol;
+}
+
+export interface TaskRecord {
+  arn: string;
+  family: string;
+  version: string;
+  source: DesiredSource;
+  /** The full desired task as received from its source. */
+  spec: TaskSpec;
+  desiredStatus: TaskStatus;
+  knownStatus: TaskStatus;
+  /** Last status the backend acknowledged (local mode: last status logged). */
+  sentStatus: TaskStatus;
+  reason?: string;
+  createdAtMs: number;
+  /** When knownStatus last changed; drives cleanup (fact sheet 4.2, 8). */
+  knownAtMs: number;
+  pullStartedAtMs?: number;
+  pullStoppedAtMs?: number;
+  executionStoppedAtMs?: number;
+}
+
+export interface ContainerRecord {
+  taskArn: string;
+  name: string;
+  desiredStatus: ContainerStatus;
+  knownStatus: ContainerStatus;
+  sentStatus: ContainerStatus;
+  dockerId?: string;
+  dockerName?: string;
+  imageId?: string;
+  exitCode?: number;
+  /** `<ErrorName>: <message>` as reported upstream (fact sheet 4.6). */
+  reason?: string;
+  health: HealthStatus;
+  portBindings: PortBinding[];
+  createdAtMs?: number;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+}
+
+export interface ImageRecord {
+  imageId: string;
+  names: string[];
+  sizeBytes: number;
+  pulledAtMs: number;
+  lastUsedAtMs: number;
+  pullSucceeded: boolean;
+}
+
+export interface VolumeRecord {
+  /** Docker volume name. */
+  name: string;
+  /** Owning task, absent for `shared` volumes. */
+  taskArn?: string;
+  scope: 'task' | 'shared';
+  driver: string;
+  createdAtMs: number;
+}
+
+export interface EniAttachmentRecord {
+  attachmentArn: string;
+  macAddress: string;
+  taskArn?: string;
+  kind: 'task-eni' | 'instance-eni';
+  status: 'NONE' | 'ATTACHED' | 'DETACHED';
+  expiresAtMs: number;
+  sent: boolean;
+  /** The ENI as received (addresses, gateway…). */
+  eni: Record<string, unknown>;
+}
+
+/** A state change waiting to be reported; drained in order (seq) per task, at least once. */
+export interface OutboxEntry {
+  seq: number;
+  taskArn: string;
+  kind: 'task' | 'attachment';
+  payload: Record<string, unknown>;
+  createdAtMs: number;
+  attempts: number;
+}
+
+export type NewOutboxEntry = Omit<OutboxEntry, 'seq' | 'createdAtMs' | 'attempts'>;
+
+export type TaskPatch = Partial<
+  Pick<
+    TaskRecord,
+    | 'desiredStatus'
+    | 'knownStatus'
+    | 'sentStatus'
+    | 'reason'
+    | 'pullStartedAtMs'
+    | 'pullStoppedAtMs'
+    | 'executionStoppedAtMs'
+  >
+>;
+
+export type ContainerPatch = Partial<Omit<ContainerRecord, 'taskArn' | 'name'>>;
+
+/** Everything one reconcile of a task observed, written in a single transaction. */
+export interface TaskObservation {
+  taskArn: string;
+  task?: TaskPatch;
+  containers?: Array<{ name: string; patch: ContainerPatch }>;
+  outbox?: NewOutboxEntry[];
+}
+
+export type StoreTable = 'instance' | 'tasks' | 'containers' | 'images' | 'volumes' | 'enis' | 'outbox' | 'meta';
+
+/** What one committed write (or transaction) touched. */
+export interface StoreChange {
+  generation: number;
+  tables: ReadonlySet<StoreTable>;
+  /** Tasks whose task/container/volume/outbox rows changed. */
+  taskArns: ReadonlySet<string>;
+}
+
+/** The change feed answer: the task ARNs written since a generation, or 'all' if that is too far back to know. */
+export interface ChangesSince {
+  generation: number;
+  taskArns: string[] | 'all';
+  tables: StoreTable[] | 'all';
+}
+
+export interface DesiredStateStore {
+  /** Monotonic counter bumped by every committed write; loops poll it to skip work when nothing changed. */
+  generation(): number;
+  /**
+   * The change feed: what changed after `generation` (exclusive) up to now. Kept as a bounded in-memory ring
+   * (e.g. the last 4096 changes); older requests answer 'all'. Cheap: no table scan.
+   */
+  changesSince(generation: number): ChangesSince;
+  /** Called synchronously after each committed write. Returns an unsubscribe function. */
+  onChange(listener: (change: StoreChange) => void): () => void;
+  /** Whether the database lives on disk (ECS_CHECKPOINT) or in memory. */
+  readonly durable: boolean;
+
+  getInstance(): InstanceRecord | undefined;
+  saveInstance(instance: InstanceRecord): void;
+
+  /** Latest ACS sequence number (fact sheet 2.8); -1 when none. */
+  getSequenceNumber(): number;
+  setSequenceNumber(seq: number): void;
+
+  /**
+   * Insert a new desired task (with a container row per container spec), or, for a known ARN, raise its
+   * desired status only if the new one is higher (desired status never moves backwards, fact sheet 2.6).
+   * Returns whether anything changed.
+   */
+  putDesiredTask(spec: TaskSpec): boolean;
+  /** Raise a task's desired status (never lowers it). Returns whether anything changed. */
+  raiseTaskDesiredStatus(arn: string, status: TaskStatus, reason?: string): boolean;
+  getTask(arn: string): TaskRecord | undefined;
+  listTasks(): TaskRecord[];
+  listContainers(taskArn: string): ContainerRecord[];
+  listAllContainers(): ContainerRecord[];
+  /** Apply one reconcile's observations (task patch, container patches, outbox entries) atomically. */
+  recordObservation(observation: TaskObservation): void;
+  /** Remove a task, its containers and its task-scoped volumes (cleanup). */
+  deleteTask(arn: string): void;
+
+  putImage(image: ImageRecord): void;
+  getImage(imageId: string): ImageRecord | undefined;
+  listImages(): ImageRecord[];
+  deleteImage(imageId: string): void;
+
+  putVolume(volume: VolumeRecord): void;
+  listVolumes(): VolumeRecord[];
+  deleteVolume(name: string): void;
+
+  putEniAttachment(attachment: EniAttachmentRecord): void;
+  listEniAttachments(): EniAttachmentRecord[];
+  deleteEniAttachment(attachmentArn: string): void;
+
+  appendOutbox(entries: NewOutboxEntry[]): void;
+  /** Oldest first. */
+  peekOutbox(limit: number): OutboxEntry[];
+  outboxDepth(): number;
+  markOutboxAttempt(seq: number): void;
+  ackOutbox(seq: number): void;
+
+  /** Run several writes as one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
