@@ -1,0 +1,403 @@
+/**
+ * DockerEngine against the real engine on /var/run/docker.sock (scripts/ensure-docker.sh starts it and
+ * builds ecsd-test/busybox:latest). Every container carries `ecsd-test.run=<run>` plus the ECS labels and
+ * is force-removed in teardown. Transport faults (a dead socket, a silent server, a dropped event
+ * stream) use local unix-socket servers, because the real engine cannot be made to misbehave on cue.
+ */
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import {
+  type ContainerCreateBody,
+  createDockerEngine,
+  type DockerEngine,
+  type DockerEventHint,
+  JsonObjectSplitter,
+  LABEL_CONTAINER_NAME,
+  LABEL_TASK_ARN,
+  type ObservedContainer,
+} from '../src/docker/index.js';
+import { EcsdError } from '../src/errors.js';
+import { silentLogger } from '../src/logging/types.js';
+
+const DOCKER_HOST = 'unix:///var/run/docker.sock';
+const IMAGE = 'ecsd-test/busybox:latest';
+const RUN = randomUUID().slice(0, 8);
+const TASK_ARN = `arn:aws:ecs:us-west-2:123456789012:task/ecsd-test/${RUN}`;
+
+function newEngine(extra: { readOnly?: boolean; onCall?: (op: string, ms: number, ok: boolean) => void } = {}) {
+  return createDockerEngine({ dockerHost: DOCKER_HOST, logger: silentLogger, defaultTimeoutMs: 10_000, ...extra });
+}
+
+function uniqueName(prefix: string): string {
+  return `ecsd-test-${prefix}-${RUN}-${randomUUID().slice(0, 6)}`;
+}
+
+function body(containerName: string, cmd: string[], hostConfig: Record<string, unknown> = {}): ContainerCreateBody {
+  return {
+    Image: IMAGE,
+    Cmd: cmd,
+    Labels: { 'ecsd-test.run': RUN, [LABEL_TASK_ARN]: TASK_ARN, [LABEL_CONTAINER_NAME]: containerName },
+    HostConfig: hostConfig,
+  };
+}
+
+/** Creates a labelled container and registers its forced removal. */
+async function create(
+  t: ExecutionContext,
+  engine: DockerEngine,
+  containerName: string,
+  cmd: string[],
+  hostConfig: Record<string, unknown> = {},
+  extraBody: Partial<ContainerCreateBody> = {},
+): Promise<{ id: string; name: string }> {
+  const name = uniqueName(containerName);
+  const id = await engine.createContainer(name, { ...body(containerName, cmd, hostConfig), ...extraBody }, 20_000);
+  t.teardown(() => engine.removeContainer(id, { removeVolumes: true, force: true }).catch(() => {}));
+  return { id, name };
+}
+
+async function waitFor(
+  engine: DockerEngine,
+  id: string,
+  predicate: (c: ObservedContainer) => boolean,
+  timeoutMs = 10_000,
+): Promise<ObservedContainer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const observed = await engine.inspectContainer(id);
+    if (observed !== undefined && predicate(observed)) return observed;
+    if (Date.now() > deadline) throw new Error(`container ${id} did not reach the expected state`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function socketPath(tag: string): string {
+  return path.join(tmpdir(), `ecsd-${tag}-${RUN}-${randomUUID().slice(0, 6)}.sock`);
+}
+
+async function listen(t: ExecutionContext, handler: http.RequestListener): Promise<string> {
+  const file = socketPath('fake');
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(file, resolve));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+        rmSync(file, { force: true });
+      }),
+  );
+  return file;
+}
+
+test('create, start, inspect, stop and remove round trip', async (t) => {
+  const engine = newEngine();
+  const { id, name } = await create(
+    t,
+    engine,
+    'web',
+    ['sleep', '30'],
+    {
+      Init: true, // tini forwards SIGTERM, so this stop is clean and fast
+      PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    },
+    { ExposedPorts: { '8080/tcp': {} } },
+  );
+  t.regex(id, /^[0-9a-f]{64}$/);
+
+  const created = await engine.inspectContainer(id);
+  t.truthy(created);
+  t.is(created!.name, name);
+  t.is(created!.state, 'created');
+  t.false(created!.running);
+  t.is(created!.taskArn, TASK_ARN);
+  t.is(created!.containerName, 'web');
+  t.is(created!.image, IMAGE);
+  t.regex(created!.imageId, /^sha256:/);
+  t.is(created!.startedAtMs, undefined, 'zero time 0001-01-01 maps to undefined');
+  t.is(created!.finishedAtMs, undefined);
+  t.true(created!.createdAtMs > Date.now() - 60_000);
+
+  await engine.startContainer(id, 20_000);
+  await engine.startContainer(id, 20_000); // HTTP 304 already started: success
+  const running = await engine.inspectContainer(id);
+  t.is(running!.state, 'running');
+  t.true(running!.running);
+  t.is(running!.health, 'none');
+  t.true(running!.startedAtMs! >= created!.createdAtMs);
+  t.is(running!.portBindings.length, 1);
+  t.like(running!.portBindings[0], { containerPort: 8080, bindIp: '127.0.0.1', protocol: 'tcp' });
+  t.true(running!.portBindings[0]!.hostPort > 0);
+
+  await engine.stopContainer(id, 5, 20_000);
+  await engine.stopContainer(id, 5, 20_000); // HTTP 304 already stopped: success
+  const stopped = await engine.inspectContainer(id);
+  t.is(stopped!.state, 'exited');
+  t.is(stopped!.exitCode, 143, 'tini exits 128+SIGTERM');
+  t.truthy(stopped!.finishedAtMs);
+
+  await engine.removeContainer(id, { removeVolumes: true });
+  t.is(await engine.inspectContainer(id), undefined);
+  await engine.removeContainer(id, { removeVolumes: true }); // 404: already gone is success
+  const counts = engine.callCounts();
+  t.is(counts['create'], 1);
+  t.is(counts['start'], 2);
+  t.is(counts['stop'], 2);
+  t.is(counts['remove'], 2);
+  t.is(counts['inspect'], 4);
+});
+
+test('a command exiting 42 is observed with exit code 42', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'exit', ['sh', '-c', 'exit 42']);
+  await engine.startContainer(id, 20_000);
+  const exited = await waitFor(engine, id, (c) => c.state === 'exited');
+  t.is(exited.exitCode, 42);
+  t.false(exited.running);
+  t.false(exited.oomKilled);
+});
+
+test('stop escalates to SIGKILL after the grace period when PID 1 ignores SIGTERM', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'stubborn', ['sleep', '60']);
+  await engine.startContainer(id, 20_000);
+  const startedMs = Date.now();
+  await engine.stopContainer(id, 1, 20_000);
+  t.true(Date.now() - startedMs >= 900, 'docker waited out the 1 s grace');
+  const stopped = await engine.inspectContainer(id);
+  t.is(stopped!.state, 'exited');
+  t.is(stopped!.exitCode, 137);
+});
+
+test('a call that outlives its timeout rejects with DockerTimeoutError carrying op and id', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'slow', ['sleep', '60']);
+  await engine.startContainer(id, 20_000);
+  const startedMs = Date.now();
+  const error = await t.throwsAsync(engine.stopContainer(id, 3, 200), { instanceOf: EcsdError });
+  t.is(error!.code, 'DockerTimeoutError');
+  t.is(error!.errorClass, 'transient');
+  t.like(error!.context, { op: 'stop', id, timeoutMs: 200 });
+  t.true(Date.now() - startedMs < 1_500, 'the caller was released at the deadline, not after the grace');
+});
+
+test('a silent engine times out instead of hanging', async (t) => {
+  const file = await listen(t, () => {
+    /* never answer */
+  });
+  const engine = createDockerEngine({ dockerHost: `unix://${file}`, logger: silentLogger, defaultTimeoutMs: 150 });
+  const error = await t.throwsAsync(engine.inspectContainer('abc'), { instanceOf: EcsdError });
+  t.is(error!.code, 'DockerTimeoutError');
+  t.like(error!.context, { op: 'inspect', id: 'abc' });
+});
+
+test('an unreachable socket is a transient DockerApiError', async (t) => {
+  const engine = createDockerEngine({
+    dockerHost: `unix://${socketPath('missing')}`,
+    logger: silentLogger,
+    defaultTimeoutMs: 2_000,
+  });
+  const error = await t.throwsAsync(engine.ping(), { instanceOf: EcsdError });
+  t.is(error!.code, 'DockerApiError');
+  t.is(error!.errorClass, 'transient');
+  t.is(error!.context['op'], 'ping');
+  const createError = await t.throwsAsync(engine.createContainer('x', body('x', ['true']), 2_000), {
+    instanceOf: EcsdError,
+  });
+  t.is(createError!.code, 'DockerApiError', 'a dead engine is not a terminal create failure');
+});
+
+test('a read-only engine refuses every mutation and creates nothing', async (t) => {
+  const engine = newEngine({ readOnly: true });
+  t.true(engine.readOnly);
+  const name = uniqueName('dryrun');
+  const refusals: Array<Promise<unknown>> = [
+    engine.createContainer(name, body('dryrun', ['true']), 5_000),
+    engine.startContainer('deadbeef', 5_000),
+    engine.stopContainer('deadbeef', 1, 5_000),
+    engine.removeContainer('deadbeef', { removeVolumes: true }),
+    engine.createVolume({ name, driver: 'local', driverOpts: {}, labels: {} }),
+    engine.removeVolume(name),
+  ];
+  for (const refusal of refusals) {
+    const error = await t.throwsAsync(refusal, { instanceOf: EcsdError });
+    t.is(error!.code, 'DryRunMutationError');
+  }
+  t.is(await engine.inspectContainer(name), undefined, 'nothing was created');
+  t.deepEqual(engine.callCounts(), { inspect: 1 }, 'refused calls never reached Docker');
+  const listed = await engine.listContainers([`ecsd-test.run=${RUN}`]);
+  t.is(listed.filter((c) => c.labels[LABEL_CONTAINER_NAME] === 'dryrun').length, 0);
+});
+
+test('inspecting missing objects yields undefined', async (t) => {
+  const engine = newEngine();
+  t.is(await engine.inspectContainer(`ecsd-test-missing-${RUN}`), undefined);
+  t.is(await engine.inspectImage(`ecsd-test/missing-${RUN}:latest`), undefined);
+  t.is(await engine.inspectVolume(`ecsd-test-missing-${RUN}`), undefined);
+  const image = await engine.inspectImage(IMAGE);
+  t.regex(image!.id, /^sha256:/);
+  t.true(image!.repoTags.includes(IMAGE));
+  t.true(image!.sizeBytes > 0);
+});
+
+test('a name conflict is a CannotCreateContainerError the caller can adopt from', async (t) => {
+  const engine = newEngine();
+  const first = await create(t, engine, 'dup', ['true']);
+  const error = await t.throwsAsync(engine.createContainer(first.name, body('dup', ['true']), 20_000), {
+    instanceOf: EcsdError,
+  });
+  t.is(error!.code, 'CannotCreateContainerError');
+  t.like(error!.context, { name: first.name, conflict: true, status: 409 });
+  t.regex(error!.message, /already in use/);
+  const adopted = await engine.inspectContainer(first.name);
+  t.is(adopted!.id, first.id, 'inspect by name finds the existing container');
+});
+
+test('create and start failures carry Docker’s message and are terminal', async (t) => {
+  const engine = newEngine();
+  const missing = await t.throwsAsync(
+    engine.createContainer(uniqueName('noimg'), { ...body('noimg', ['true']), Image: `ecsd-test/none-${RUN}` }, 20_000),
+    { instanceOf: EcsdError },
+  );
+  t.is(missing!.code, 'CannotCreateContainerError');
+  t.is(missing!.errorClass, 'terminal');
+  t.is(missing!.context['conflict'], undefined);
+  t.regex(missing!.message, /no such image/i);
+
+  const { id } = await create(t, engine, 'badcmd', ['/no/such/binary']);
+  const error = await t.throwsAsync(engine.startContainer(id, 20_000), { instanceOf: EcsdError });
+  t.is(error!.code, 'CannotStartContainerError');
+  t.is(error!.errorClass, 'terminal');
+  t.regex(error!.message, /no such file or directory/);
+  t.is(error!.context['id'], id);
+});
+
+test('stopping a container that does not exist is ContainerVanishedError', async (t) => {
+  const engine = newEngine();
+  const error = await t.throwsAsync(engine.stopContainer(`ecsd-test-missing-${RUN}`, 1, 5_000), {
+    instanceOf: EcsdError,
+  });
+  t.is(error!.code, 'ContainerVanishedError');
+});
+
+test('volumes: create, inspect, remove, and remove again', async (t) => {
+  const engine = newEngine();
+  const name = uniqueName('vol');
+  t.teardown(() => engine.removeVolume(name).catch(() => {}));
+  await engine.createVolume({ name, driver: 'local', driverOpts: {}, labels: { 'ecsd-test.run': RUN } });
+  const volume = await engine.inspectVolume(name);
+  t.like(volume, { name, driver: 'local', labels: { 'ecsd-test.run': RUN } });
+  t.truthy(volume!.mountpoint);
+  await engine.removeVolume(name);
+  t.is(await engine.inspectVolume(name), undefined);
+  await engine.removeVolume(name);
+});
+
+test('info reports versions, cgroups and host size', async (t) => {
+  const engine = newEngine();
+  const info = await engine.info();
+  t.truthy(info.serverVersion);
+  t.regex(info.apiVersion, /^1\.\d+$/);
+  t.regex(info.minApiVersion, /^1\.\d+$/);
+  t.true(['1', '2'].includes(info.cgroupVersion));
+  t.truthy(info.cgroupDriver);
+  t.true(info.ncpu >= 1);
+  t.true(info.memTotalBytes > 0);
+});
+
+test('onCall sees every call with its outcome', async (t) => {
+  const calls: Array<[string, boolean]> = [];
+  const engine = newEngine({ onCall: (op, ms, ok) => calls.push([op, ok && ms >= 0]) });
+  await engine.ping();
+  await engine.inspectContainer(`ecsd-test-missing-${RUN}`);
+  await t.throwsAsync(engine.startContainer(`ecsd-test-missing-${RUN}`, 5_000));
+  t.deepEqual(calls, [
+    ['ping', true],
+    ['inspect', true],
+    ['start', false],
+  ]);
+  t.deepEqual(engine.callCounts(), { ping: 1, inspect: 1, start: 1 });
+});
+
+test('the event stream delivers container events with their labels', async (t) => {
+  const engine = newEngine();
+  const seen: DockerEventHint[] = [];
+  const unsubscribe = engine.subscribeEvents((event) => seen.push(event));
+  t.teardown(unsubscribe);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // let the stream connect
+  const { id } = await create(t, engine, 'events', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, 20_000);
+  const deadline = Date.now() + 5_000;
+  while (!seen.some((e) => e.action === 'start' && e.id === id) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const start = seen.find((e) => e.action === 'start' && e.id === id);
+  t.truthy(start);
+  t.is(start!.type, 'container');
+  t.is(start!.labels[LABEL_TASK_ARN], TASK_ARN);
+  t.true(Math.abs(start!.timeMs - Date.now()) < 60_000);
+  t.truthy(seen.find((e) => e.action === 'create' && e.id === id));
+  t.is(engine.callCounts()['events'], 1);
+});
+
+test('the event stream survives split chunks and reconnects with since after the stream ends', async (t) => {
+  const urls: string[] = [];
+  const file = await listen(t, (req, res) => {
+    urls.push(req.url ?? '');
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const event = JSON.stringify({
+      Type: 'container',
+      Action: 'die',
+      Actor: { ID: `c${urls.length}`, Attributes: { name: 'ü-name', exitCode: '0' } },
+      time: 1_700_000_000 + urls.length,
+      timeNano: (1_700_000_000 + urls.length) * 1e9,
+    });
+    const bytes = Buffer.from(`${event}\n`);
+    // Split inside the two-byte 'ü' so the decoder must carry half a character over.
+    const cut = bytes.indexOf(Buffer.from('ü')) + 1;
+    res.write(bytes.subarray(0, cut));
+    setTimeout(() => {
+      res.write(bytes.subarray(cut));
+      if (urls.length === 1) res.end(); // first stream ends: the subscriber must reconnect
+    }, 20);
+  });
+  const engine = createDockerEngine({ dockerHost: `unix://${file}`, logger: silentLogger, defaultTimeoutMs: 2_000 });
+  const events: DockerEventHint[] = [];
+  let wake: () => void = () => {};
+  const two = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const unsubscribe = engine.subscribeEvents((event) => {
+    events.push(event);
+    if (events.length === 2) wake();
+  });
+  await two;
+  unsubscribe();
+  t.deepEqual(
+    events.map((e) => [e.type, e.action, e.id, e.labels['name'], e.timeMs]),
+    [
+      ['container', 'die', 'c1', 'ü-name', 1_700_000_001_000],
+      ['container', 'die', 'c2', 'ü-name', 1_700_000_002_000],
+    ],
+  );
+  t.is(urls.length, 2);
+  t.regex(decodeURIComponent(urls[0]!), /filters=\{"type":\["container","image","volume"\]\}/);
+  t.notRegex(urls[0]!, /since=/);
+  t.regex(urls[1]!, /since=1700000001/, 'the reconnect asks for what it missed');
+  t.is(engine.callCounts()['events'], 2);
+});
+
+test('JsonObjectSplitter handles partial objects, braces in strings, missing newlines and junk', (t) => {
+  const splitter = new JsonObjectSplitter();
+  t.deepEqual(splitter.push('{"a":"x}{y\\"","b":{"c":[1,{"d":2}]}'), { values: [], invalid: 0 });
+  t.deepEqual(splitter.push('}\n{"e":1}{"f"'), {
+    values: [{ a: 'x}{y"', b: { c: [1, { d: 2 }] } }, { e: 1 }],
+    invalid: 0,
+  });
+  t.deepEqual(splitter.push(':2}  garbage {"g":}\n'), { values: [{ f: 2 }], invalid: 1 });
+  t.deepEqual(splitter.push(Buffer.from('{"h":"\u00e9"}')), { values: [{ h: 'é' }], invalid: 0 });
+});
