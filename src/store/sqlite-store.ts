@@ -1,0 +1,345 @@
+/**
+ * The DesiredStateStore over one better-sqlite3 connection. better-sqlite3 is synchronous, which is what a
+ * store that sits between a source's transaction and its ack wants: when a write method returns, the row is
+ * committed (and, on disk, fsynced).
+ *
+ * Credentials are never persisted: the interface has no credential methods and the schema no credential
+ * table, on purpose — task role keys live only in the in-memory credentials manager (design.md), so a copied
+ * data directory leaks nothing. Keep it that way.
+ */
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+import type { Logger } from '../logging/types.js';
+import type { TaskStatus } from '../model/status.js';
+import type { TaskSpec } from '../model/task.js';
+import { ChangeFeed } from './change-feed.js';
+import { containerDesiredForTask, raisedContainerStatus, raisedTaskStatus } from './desired-status.js';
+import type { InstanceIdentityFile } from './instance-identity-file.js';
+import { applyContainerPatch, applyTaskPatch, newContainerRecords, newTaskRecord } from './patches.js';
+import type {
+  ChangesSince,
+  ContainerRecord,
+  DesiredStateStore,
+  EniAttachmentRecord,
+  ImageRecord,
+  InstanceRecord,
+  NewOutboxEntry,
+  OutboxEntry,
+  StoreChange,
+  TaskObservation,
+  TaskRecord,
+  VolumeRecord,
+} from './records.js';
+import * as rows from './rows.js';
+import { META_SEQUENCE_NUMBER, prepareStatements, type Statements } from './statements.js';
+import { WriteTracker } from './write-tracker.js';
+
+export interface SqliteStoreOptions {
+  db: Database;
+  durable: boolean;
+  logger: Logger;
+  clock: { nowMs(): number };
+  /** Where saveInstance mirrors the identity; absent in memory mode. */
+  identityFile?: InstanceIdentityFile;
+  changeFeedCapacity?: number;
+}
+
+export class SqliteStore implements DesiredStateStore {
+  readonly durable: boolean;
+  readonly #db: Database;
+  readonly #sql: Statements;
+  readonly #feed: ChangeFeed;
+  readonly #writes: WriteTracker;
+  readonly #logger: Logger;
+  readonly #clock: { nowMs(): number };
+  readonly #identityFile: InstanceIdentityFile | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    this.durable = options.durable;
+    this.#db = options.db;
+    this.#logger = options.logger;
+    this.#clock = options.clock;
+    this.#identityFile = options.identityFile;
+    this.#sql = prepareStatements(options.db);
+    this.#feed = new ChangeFeed(options.changeFeedCapacity);
+    this.#writes = new WriteTracker(options.db, this.#feed, options.logger);
+  }
+
+  generation(): number {
+    return this.#feed.generation;
+  }
+
+  changesSince(generation: number): ChangesSince {
+    return this.#feed.changesSince(generation);
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    return this.#writes.onChange(listener);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#writes.run(fn);
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // -- instance and sequence number -------------------------------------------------------------------------
+
+  getInstance(): InstanceRecord | undefined {
+    const row = this.#sql.getInstance.get();
+    return row === undefined ? undefined : rows.rowToInstance(row);
+  }
+
+  saveInstance(instance: InstanceRecord): void {
+    const row = rows.instanceToRow(instance);
+    this.#writes.run(() => {
+      if (rows.sameRow(this.#sql.getInstance.get(), row)) return;
+      this.#sql.upsertInstance.run(row);
+      this.#writes.touch('instance');
+      const file = this.#identityFile;
+      if (file !== undefined) this.#writes.afterCommit(() => file.write(instance));
+    });
+  }
+
+  getSequenceNumber(): number {
+    const row = this.#sql.getMeta.get(META_SEQUENCE_NUMBER);
+    return row === undefined ? -1 : Number(row.value);
+  }
+
+  setSequenceNumber(seq: number): void {
+    if (!Number.isSafeInteger(seq)) throw new StoreError('sequence number must be an integer', { context: { seq } });
+    this.#writes.run(() => {
+      if (this.getSequenceNumber() === seq) return;
+      this.#sql.setMeta.run(META_SEQUENCE_NUMBER, String(seq));
+      this.#writes.touch('meta');
+    });
+  }
+
+  // -- tasks and containers ---------------------------------------------------------------------------------
+
+  putDesiredTask(spec: TaskSpec): boolean {
+    return this.#writes.run(() => {
+      if (this.#sql.getTask.get(spec.arn) !== undefined) {
+        return this.#raiseDesired(spec.arn, spec.desiredStatus, undefined);
+      }
+      const nowMs = this.#clock.nowMs();
+      this.#sql.insertTask.run(rows.taskToRow(newTaskRecord(spec, nowMs)));
+      newContainerRecords(spec).forEach((container, ord) => {
+        this.#sql.insertContainer.run(rows.containerToRow(container, ord));
+      });
+      this.#writes.touch('tasks', spec.arn);
+      if (spec.containers.length > 0) this.#writes.touch('containers', spec.arn);
+      return true;
+    });
+  }
+
+  raiseTaskDesiredStatus(arn: string, status: TaskStatus, reason?: string): boolean {
+    return this.#writes.run(() => this.#raiseDesired(arn, status, reason));
+  }
+
+  /** Raises the task's and its containers' desired status; never lowers either (fact sheet 2.6). */
+  #raiseDesired(arn: string, status: TaskStatus, reason: string | undefined): boolean {
+    const current = this.#sql.getTask.get(arn);
+    if (current === undefined) return false;
+    const task = rows.rowToTask(current);
+    const desiredStatus = raisedTaskStatus(task.desiredStatus, status);
+    if (desiredStatus === task.desiredStatus) return false;
+    const next: TaskRecord = { ...task, desiredStatus };
+    if (reason !== undefined && task.reason === undefined) next.reason = reason;
+    this.#sql.updateTask.run(rows.taskToRow(next));
+    this.#writes.touch('tasks', arn);
+    const containerDesired = containerDesiredForTask(desiredStatus);
+    for (const row of this.#sql.listContainers.all(arn)) {
+      const raised = raisedContainerStatus(rows.rowToContainer(row).desiredStatus, containerDesired);
+      if (raised === row.desired_status) continue;
+      this.#sql.updateContainer.run({ ...row, desired_status: raised });
+      this.#writes.touch('containers', arn);
+    }
+    return true;
+  }
+
+  getTask(arn: string): TaskRecord | undefined {
+    const row = this.#sql.getTask.get(arn);
+    return row === undefined ? undefined : rows.rowToTask(row);
+  }
+
+  listTasks(): TaskRecord[] {
+    return this.#sql.listTasks.all().map(rows.rowToTask);
+  }
+
+  listContainers(taskArn: string): ContainerRecord[] {
+    return this.#sql.listContainers.all(taskArn).map(rows.rowToContainer);
+  }
+
+  listAllContainers(): ContainerRecord[] {
+    return this.#sql.listAllContainers.all().map(rows.rowToContainer);
+  }
+
+  recordObservation(observation: TaskObservation): void {
+    const { taskArn } = observation;
+    this.#writes.run(() => {
+      const taskRow = this.#sql.getTask.get(taskArn);
+      if (taskRow === undefined) {
+        if (observation.task !== undefined || (observation.containers?.length ?? 0) > 0) {
+          // The task was cleaned up while this reconcile ran; its outbox entries are still worth reporting.
+          this.#logger.warn('store: observation for an unknown task; patches dropped', { taskArn });
+        }
+      } else if (observation.task !== undefined) {
+        const next = applyTaskPatch(rows.rowToTask(taskRow), observation.task, this.#clock.nowMs());
+        const nextRow = rows.taskToRow(next);
+        if (!rows.sameRow(taskRow, nextRow)) {
+          this.#sql.updateTask.run(nextRow);
+          this.#writes.touch('tasks', taskArn);
+        }
+      }
+      if (taskRow !== undefined && observation.containers !== undefined) {
+        this.#patchContainers(taskArn, observation.containers);
+      }
+      if (observation.outbox !== undefined) this.#appendOutbox(observation.outbox);
+    });
+  }
+
+  #patchContainers(taskArn: string, patches: NonNullable<TaskObservation['containers']>): void {
+    const byName = new Map(this.#sql.listContainers.all(taskArn).map((row) => [row.name, row]));
+    for (const { name, patch } of patches) {
+      const row = byName.get(name);
+      if (row === undefined) {
+        this.#logger.warn('store: observation for an unknown container; patch dropped', { taskArn, name });
+        continue;
+      }
+      const nextRow = rows.containerToRow(applyContainerPatch(rows.rowToContainer(row), patch), row.ord);
+      if (rows.sameRow(row, nextRow)) continue;
+      this.#sql.updateContainer.run(nextRow);
+      byName.set(name, nextRow);
+      this.#writes.touch('containers', taskArn);
+    }
+  }
+
+  deleteTask(arn: string): void {
+    this.#writes.run(() => {
+      // Outbox entries stay: they must still be reported after the task is gone.
+      const volumes = this.#sql.deleteTaskVolumes.run(arn).changes;
+      if (volumes > 0) this.#writes.touch('volumes', arn);
+      const hadContainers = this.#sql.listContainers.all(arn).length > 0;
+      // Container rows go with the task row (ON DELETE CASCADE).
+      if (this.#sql.deleteTask.run(arn).changes === 0) return;
+      this.#writes.touch('tasks', arn);
+      if (hadContainers) this.#writes.touch('containers', arn);
+    });
+  }
+
+  // -- images, volumes, ENI attachments ---------------------------------------------------------------------
+
+  putImage(image: ImageRecord): void {
+    const row = rows.imageToRow(image);
+    this.#writes.run(() => {
+      if (rows.sameRow(this.#sql.getImage.get(image.imageId), row)) return;
+      this.#sql.upsertImage.run(row);
+      this.#writes.touch('images');
+    });
+  }
+
+  getImage(imageId: string): ImageRecord | undefined {
+    const row = this.#sql.getImage.get(imageId);
+    return row === undefined ? undefined : rows.rowToImage(row);
+  }
+
+  listImages(): ImageRecord[] {
+    return this.#sql.listImages.all().map(rows.rowToImage);
+  }
+
+  deleteImage(imageId: string): void {
+    this.#writes.run(() => {
+      if (this.#sql.deleteImage.run(imageId).changes > 0) this.#writes.touch('images');
+    });
+  }
+
+  putVolume(volume: VolumeRecord): void {
+    const row = rows.volumeToRow(volume);
+    this.#writes.run(() => {
+      const current = this.#sql.getVolume.get(volume.name);
+      if (rows.sameRow(current, row)) return;
+      this.#sql.upsertVolume.run(row);
+      this.#writes.touch('volumes', row.task_arn);
+      // A volume moved between tasks changed for both.
+      if (current !== undefined) this.#writes.touch('volumes', current.task_arn);
+    });
+  }
+
+  listVolumes(): VolumeRecord[] {
+    return this.#sql.listVolumes.all().map(rows.rowToVolume);
+  }
+
+  deleteVolume(name: string): void {
+    this.#writes.run(() => {
+      const deleted = this.#sql.deleteVolume.get(name);
+      if (deleted !== undefined) this.#writes.touch('volumes', deleted.task_arn);
+    });
+  }
+
+  putEniAttachment(attachment: EniAttachmentRecord): void {
+    const row = rows.eniToRow(attachment);
+    this.#writes.run(() => {
+      const current = this.#sql.getEni.get(attachment.attachmentArn);
+      if (rows.sameRow(current, row)) return;
+      this.#sql.upsertEni.run(row);
+      this.#writes.touch('enis', row.task_arn);
+      if (current !== undefined) this.#writes.touch('enis', current.task_arn);
+    });
+  }
+
+  listEniAttachments(): EniAttachmentRecord[] {
+    return this.#sql.listEnis.all().map(rows.rowToEni);
+  }
+
+  deleteEniAttachment(attachmentArn: string): void {
+    this.#writes.run(() => {
+      const deleted = this.#sql.deleteEni.get(attachmentArn);
+      if (deleted !== undefined) this.#writes.touch('enis', deleted.task_arn);
+    });
+  }
+
+  // -- outbox -----------------------------------------------------------------------------------------------
+
+  appendOutbox(entries: NewOutboxEntry[]): void {
+    this.#writes.run(() => this.#appendOutbox(entries));
+  }
+
+  #appendOutbox(entries: readonly NewOutboxEntry[]): void {
+    const nowMs = this.#clock.nowMs();
+    for (const entry of entries) {
+      this.#sql.insertOutbox.run({
+        task_arn: entry.taskArn,
+        kind: entry.kind,
+        payload: JSON.stringify(entry.payload),
+        created_at_ms: nowMs,
+      });
+      this.#writes.touch('outbox', entry.taskArn);
+    }
+  }
+
+  peekOutbox(limit: number): OutboxEntry[] {
+    if (!Number.isSafeInteger(limit) || limit <= 0) return [];
+    return this.#sql.peekOutbox.all(limit).map(rows.rowToOutbox);
+  }
+
+  outboxDepth(): number {
+    return this.#sql.countOutbox.get()?.depth ?? 0;
+  }
+
+  markOutboxAttempt(seq: number): void {
+    this.#writes.run(() => {
+      const entry = this.#sql.markOutboxAttempt.get(seq);
+      if (entry !== undefined) this.#writes.touch('outbox', entry.task_arn);
+    });
+  }
+
+  ackOutbox(seq: number): void {
+    this.#writes.run(() => {
+      const entry = this.#sql.ackOutbox.get(seq);
+      if (entry !== undefined) this.#writes.touch('outbox', entry.task_arn);
+    });
+  }
+}

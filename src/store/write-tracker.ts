@@ -1,0 +1,106 @@
+/**
+ * Transactions and change notification. Every store write runs inside `run()`, which wraps better-sqlite3's
+ * transaction function: an outer call is BEGIN IMMEDIATE…COMMIT, a nested call a SAVEPOINT that joins the
+ * outer transaction (and rolls back alone if it throws and the caller catches). Writes record what they
+ * touched in the innermost frame; a frame that commits merges into its parent, one that throws is dropped.
+ * Only when the outermost frame commits is the change recorded in the feed (one generation) and announced to
+ * listeners — so nothing fires on rollback, and a listener never sees an uncommitted state.
+ */
+import type { Database, Transaction } from 'better-sqlite3';
+import { errorMessage, InternalError } from '../errors.js';
+import type { Logger } from '../logging/types.js';
+import type { ChangeFeed } from './change-feed.js';
+import type { StoreChange, StoreTable } from './records.js';
+import { fromSqliteError } from './sqlite-errors.js';
+
+interface Frame {
+  tables: Set<StoreTable>;
+  taskArns: Set<string>;
+  afterCommit: Array<() => void>;
+}
+
+export type ChangeListener = (change: StoreChange) => void;
+
+export class WriteTracker {
+  readonly #feed: ChangeFeed;
+  readonly #logger: Logger;
+  readonly #transaction: Transaction<(fn: () => unknown) => unknown>;
+  readonly #frames: Frame[] = [];
+  readonly #listeners = new Set<ChangeListener>();
+
+  constructor(db: Database, feed: ChangeFeed, logger: Logger) {
+    this.#feed = feed;
+    this.#logger = logger;
+    this.#transaction = db.transaction((fn: () => unknown) => fn());
+  }
+
+  run<T>(fn: () => T): T {
+    const frame: Frame = { tables: new Set(), taskArns: new Set(), afterCommit: [] };
+    this.#frames.push(frame);
+    let result: T;
+    try {
+      // IMMEDIATE takes the write lock up front, so a read-then-write never fails half way with SQLITE_BUSY.
+      result = this.#transaction.immediate(fn) as T;
+    } catch (error) {
+      throw fromSqliteError(error);
+    } finally {
+      this.#frames.pop();
+    }
+    const parent = this.#frames[this.#frames.length - 1];
+    if (parent !== undefined) {
+      for (const table of frame.tables) parent.tables.add(table);
+      for (const arn of frame.taskArns) parent.taskArns.add(arn);
+      parent.afterCommit.push(...frame.afterCommit);
+    } else {
+      this.#committed(frame);
+    }
+    return result;
+  }
+
+  /** Notes that the current write changed `table` (and, where it belongs to one, task `taskArn`). */
+  touch(table: StoreTable, taskArn?: string | null): void {
+    const frame = this.#frames[this.#frames.length - 1];
+    if (frame === undefined) throw new InternalError('store write outside a transaction');
+    frame.tables.add(table);
+    if (taskArn !== undefined && taskArn !== null && taskArn !== '') frame.taskArns.add(taskArn);
+  }
+
+  /** Runs `hook` once the outermost transaction has committed (never on rollback). */
+  afterCommit(hook: () => void): void {
+    const frame = this.#frames[this.#frames.length - 1];
+    if (frame === undefined) throw new InternalError('afterCommit outside a transaction');
+    frame.afterCommit.push(hook);
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    // Wrap so the same function can subscribe twice and unsubscribe each independently.
+    const entry: ChangeListener = (change) => listener(change);
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  #committed(frame: Frame): void {
+    for (const hook of frame.afterCommit) {
+      try {
+        hook();
+      } catch (error) {
+        this.#logger.error('store: post-commit step failed', { error: errorMessage(error) });
+      }
+    }
+    if (frame.tables.size === 0) return;
+    const change = this.#feed.record(frame.tables, frame.taskArns);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        // A broken listener must not break the write that already committed, nor the other listeners.
+        this.#logger.error('store: change listener threw', {
+          error: errorMessage(error),
+          generation: change.generation,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import test from 'ava';
+import { ChangeFeed } from '../src/store/change-feed.js';
+import { openStore } from '../src/store/index.js';
+import type { StoreChange } from '../src/store/records.js';
+import { capturingLogger, OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec } from './store-fixtures.js';
+
+const sorted = <T>(values: Iterable<T>): T[] => [...values].sort();
+
+function recordChanges(store: { onChange(listener: (change: StoreChange) => void): () => void }): StoreChange[] {
+  const changes: StoreChange[] = [];
+  store.onChange((change) => changes.push(change));
+  return changes;
+}
+
+test('each committed write bumps the generation once and tells listeners what it touched', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const changes = recordChanges(store);
+  t.is(store.generation(), 0);
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  t.is(store.generation(), 1);
+  t.is(changes.length, 1);
+  t.is(changes[0]?.generation, 1);
+  t.deepEqual(sorted(changes[0]!.tables), ['containers', 'tasks']);
+  t.deepEqual(sorted(changes[0]!.taskArns), [TASK_ARN]);
+
+  store.putImage({ imageId: 'sha256:1', names: [], sizeBytes: 1, pulledAtMs: 1, lastUsedAtMs: 1, pullSucceeded: true });
+  t.is(store.generation(), 2);
+  t.deepEqual(sorted(changes[1]!.tables), ['images']);
+  t.deepEqual(sorted(changes[1]!.taskArns), []);
+});
+
+test('writes that change nothing do not bump the generation', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.saveInstance({ cluster: 'default' });
+  store.setSequenceNumber(5);
+  const before = store.generation();
+  const changes = recordChanges(store);
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.saveInstance({ cluster: 'default' });
+  store.setSequenceNumber(5);
+  store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'NONE' } });
+  store.deleteTask(OTHER_TASK_ARN);
+  store.ackOutbox(12345);
+  store.transaction(() => store.getTask(TASK_ARN));
+  t.is(store.generation(), before);
+  t.deepEqual(changes, []);
+});
+
+test('a transaction fires one change with the union of its writes', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const changes = recordChanges(store);
+  const result = store.transaction(() => {
+    store.putDesiredTask(taskSpec(TASK_ARN));
+    store.transaction(() => {
+      store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+      store.appendOutbox([{ taskArn: TASK_ARN, kind: 'task', payload: { status: 'PENDING' } }]);
+    });
+    store.setSequenceNumber(9);
+    t.is(changes.length, 0, 'nothing fires before the outermost commit');
+    return 'done';
+  });
+  t.is(result, 'done');
+  t.is(changes.length, 1);
+  t.is(store.generation(), 1);
+  t.deepEqual(sorted(changes[0]!.tables), ['containers', 'meta', 'outbox', 'tasks']);
+  t.deepEqual(sorted(changes[0]!.taskArns), sorted([TASK_ARN, OTHER_TASK_ARN]));
+});
+
+test('a transaction that throws rolls everything back and fires nothing', (t) => {
+  const { store } = openForTest(t);
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  const generation = store.generation();
+  const changes = recordChanges(store);
+  const error = t.throws(() =>
+    store.transaction(() => {
+      store.putDesiredTask(taskSpec(TASK_ARN));
+      store.raiseTaskDesiredStatus(OTHER_TASK_ARN, 'STOPPED');
+      store.appendOutbox([{ taskArn: TASK_ARN, kind: 'task', payload: {} }]);
+      store.saveInstance({ cluster: 'rolled-back' });
+      store.setSequenceNumber(77);
+      throw new Error('boom');
+    }),
+  );
+  t.is(error?.message, 'boom', 'the caller sees its own error');
+  t.is(store.getTask(TASK_ARN), undefined);
+  t.deepEqual(store.listContainers(TASK_ARN), []);
+  t.is(store.getTask(OTHER_TASK_ARN)?.desiredStatus, 'RUNNING');
+  t.is(store.outboxDepth(), 0);
+  t.is(store.getInstance(), undefined);
+  t.is(store.getSequenceNumber(), -1);
+  t.is(store.generation(), generation);
+  t.deepEqual(changes, []);
+  t.deepEqual(store.changesSince(generation), { generation, taskArns: [], tables: [] });
+});
+
+test('a nested transaction that throws and is caught rolls back alone', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const changes = recordChanges(store);
+  store.transaction(() => {
+    store.putDesiredTask(taskSpec(TASK_ARN));
+    t.throws(() =>
+      store.transaction(() => {
+        store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+        throw new Error('inner');
+      }),
+    );
+  });
+  t.truthy(store.getTask(TASK_ARN));
+  t.is(store.getTask(OTHER_TASK_ARN), undefined);
+  t.is(changes.length, 1);
+  t.deepEqual(sorted(changes[0]!.taskArns), [TASK_ARN], 'the rolled-back write is not announced');
+});
+
+test('changesSince names exactly the tasks written since a generation', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const start = store.generation();
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  const middle = store.generation();
+  store.recordObservation({
+    taskArn: OTHER_TASK_ARN,
+    outbox: [{ taskArn: OTHER_TASK_ARN, kind: 'task', payload: {} }],
+  });
+  store.putImage({ imageId: 'sha256:2', names: [], sizeBytes: 1, pulledAtMs: 1, lastUsedAtMs: 1, pullSucceeded: true });
+
+  const all = store.changesSince(start);
+  t.is(all.generation, store.generation());
+  t.deepEqual(sorted(all.taskArns as string[]), sorted([TASK_ARN, OTHER_TASK_ARN]));
+  t.deepEqual(sorted(all.tables as string[]), ['containers', 'images', 'outbox', 'tasks']);
+
+  const later = store.changesSince(middle);
+  t.deepEqual(later.taskArns, [OTHER_TASK_ARN]);
+  t.deepEqual(sorted(later.tables as string[]), ['images', 'outbox']);
+
+  t.deepEqual(store.changesSince(store.generation()), { generation: store.generation(), taskArns: [], tables: [] });
+});
+
+test("changesSince answers 'all' once the ring no longer covers the generation", (t) => {
+  const opened = openStore({
+    dataDir: '/nonexistent',
+    checkpoint: false,
+    logger: capturingLogger(),
+    changeFeedCapacity: 4,
+  });
+  const { store } = opened;
+  t.teardown(() => store.close());
+  for (let i = 0; i < 4; i++) store.putDesiredTask(taskSpec(`arn:task/${i}`));
+  t.deepEqual(store.changesSince(0).taskArns, ['arn:task/0', 'arn:task/1', 'arn:task/2', 'arn:task/3']);
+  store.putDesiredTask(taskSpec('arn:task/4'));
+  t.deepEqual(store.changesSince(0), { generation: 5, taskArns: 'all', tables: 'all' });
+  t.deepEqual(store.changesSince(1).taskArns, ['arn:task/1', 'arn:task/2', 'arn:task/3', 'arn:task/4']);
+  t.deepEqual(store.changesSince(3).taskArns, ['arn:task/3', 'arn:task/4']);
+  t.deepEqual(
+    store.changesSince(99),
+    { generation: 5, taskArns: 'all', tables: 'all' },
+    'a generation from the future',
+  );
+});
+
+test('the change feed ring keeps 4096 changes by default', (t) => {
+  const feed = new ChangeFeed();
+  for (let i = 0; i < 5000; i++) feed.record(new Set(['tasks']), new Set([`arn:${i}`]));
+  t.is(feed.changesSince(5000 - 4096).taskArns.length, 4096);
+  t.is(feed.changesSince(5000 - 4097).taskArns, 'all');
+  t.throws(() => new ChangeFeed(0), { instanceOf: RangeError });
+});
+
+test('a listener that throws is logged and breaks neither the store nor other listeners', (t) => {
+  const logger = capturingLogger();
+  const { store } = openForTest(t, { checkpoint: false, logger });
+  store.onChange(() => {
+    throw new Error('listener bug');
+  });
+  const changes = recordChanges(store);
+  t.notThrows(() => store.putDesiredTask(taskSpec(TASK_ARN)));
+  t.truthy(store.getTask(TASK_ARN), 'the write committed');
+  t.is(changes.length, 1);
+  t.true(logger.lines.some((line) => line.level === 'error' && line.fields.error === 'listener bug'));
+});
+
+test('unsubscribing stops notifications, and a listener may write', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const seen: number[] = [];
+  const unsubscribe = store.onChange((change) => {
+    seen.push(change.generation);
+    if (change.generation === 1) store.setSequenceNumber(1);
+  });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  t.deepEqual(seen, [1, 2], 'the write made from the listener is its own generation');
+  unsubscribe();
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  t.deepEqual(seen, [1, 2]);
+  t.is(store.generation(), 3);
+});
