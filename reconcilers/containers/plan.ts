@@ -1,0 +1,86 @@
+/**
+ * The containers loop's pure planner: one task's desired records plus what Docker and the host showed, in;
+ * a `record` action (status changes, reasons, outbox entries) and the Docker actions possible now, out.
+ * No I/O, no clock, no randomness: the same inputs always give the same plan, and applying the record
+ * action then planning again gives no further record action (a fixed point).
+ *
+ * Order of work:
+ *  1. observe: Docker state → container known status, exit code, health, IDs (plan-observe.ts);
+ *  2. an impossible dependency graph stops the task (plan-dependencies.ts);
+ *  3. the rules, repeated until nothing changes (every change only raises a status, so this ends):
+ *     dependency and create failures, the essential rule, desired status pushed down, never-ran
+ *     containers marked STOPPED, task known status (plan-progress.ts, plan-status.ts);
+ *  4. executionStoppedAt, the outbox entry (plan-report.ts) and the Docker actions (plan-actions.ts).
+ */
+import { planDockerActions } from './plan-actions.js';
+import { buildDependencyGraph, type DependencyGraph } from './plan-dependencies.js';
+import { observeContainers } from './plan-observe.js';
+import { failUnreachableContainers } from './plan-progress.js';
+import { taskDependencyReason } from './plan-reasons.js';
+import { buildRecordAction } from './plan-record.js';
+import { createPlanState, type PlanState, raiseTaskDesired, setTaskReasonOnce } from './plan-state.js';
+import {
+  applyEssentialRule,
+  markNeverRanStopped,
+  pushTaskDesired,
+  updateExecutionStoppedAt,
+  updateTaskKnown,
+} from './plan-status.js';
+import type {
+  ContainerAction,
+  ContainersActual,
+  ContainersDesired,
+  ContainersPlan,
+  ContainersPlanSettings,
+} from './types.js';
+
+export function planContainers(
+  desired: ContainersDesired,
+  actual: ContainersActual,
+  settings: ContainersPlanSettings,
+): ContainersPlan {
+  const state = createPlanState(desired, actual);
+  const graph = buildDependencyGraph(desired.task.spec);
+
+  observeContainers(state, actual.viewSynced);
+  if (graph.problem !== undefined) stopForImpossibleGraph(state, graph);
+  settle(state, graph, actual);
+  updateExecutionStoppedAt(state);
+
+  const actions: ContainerAction[] = [];
+  const record = buildRecordAction(state);
+  if (record) actions.push(record);
+  const docker = planDockerActions(state, graph, actual, settings);
+  actions.push(...docker.actions);
+
+  const plan: ContainersPlan = { actions };
+  if (docker.retryAtMs !== undefined) plan.requeueAfterMs = Math.max(1, docker.retryAtMs - actual.nowMs);
+  return plan;
+}
+
+/**
+ * Upstream refuses such a task when it is added and stops it with TaskDependencyError (fact sheet 4.5); the
+ * reason goes on the task record and into its STOPPED report.
+ */
+function stopForImpossibleGraph(state: PlanState, graph: DependencyGraph): void {
+  const problem = graph.problem;
+  if (problem === undefined) return;
+  // A cycle gets upstream's exact text; an unknown or unusable target says which one.
+  const reason = taskDependencyReason(state.task.arn, problem.kind === 'cycle' ? undefined : problem.detail);
+  raiseTaskDesired(state, 'STOPPED', problem.detail);
+  if (setTaskReasonOnce(state, reason)) state.notes.push(`task: ${reason}`);
+}
+
+/** Applies the rules until none changes anything. Each change raises a rank, so the bound is never reached. */
+function settle(state: PlanState, graph: DependencyGraph, actual: ContainersActual): void {
+  const maxRounds = 8 * (state.containers.length + 2);
+  for (let round = 0; round < maxRounds; round++) {
+    let changed = false;
+    if (graph.problem === undefined) changed = failUnreachableContainers(state, graph, actual) || changed;
+    changed = applyEssentialRule(state) || changed;
+    changed = pushTaskDesired(state) || changed;
+    changed = markNeverRanStopped(state, actual.viewSynced) || changed;
+    changed = updateTaskKnown(state) || changed;
+    if (!changed) return;
+  }
+}
