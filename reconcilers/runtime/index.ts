@@ -1,0 +1,21 @@
+/** The loop runtime's public surface: loops import from here. */
+export {
+  createItemExponentialBackoff,
+  DEFAULT_BASE_BACKOFF_MS,
+  DEFAULT_MAX_BACKOFF_MS,
+  type ItemBackoff,
+} from './backoff.js';
+export { createLoop } from './loop.js';
+export { RESYNC_JITTER_FRACTION } from './triggers.js';
+export {
+  LOOP_STATES,
+  type Loop,
+  type LoopAction,
+  type LoopChange,
+  type LoopDefinition,
+  type LoopDeps,
+  type LoopPlan,
+  type LoopState,
+  type TerminalErrorRecord,
+} from './types.js';
+export { WorkQueue, type WorkQueueOptions } from './work-queue.js';

@@ -1,0 +1,278 @@
+/**
+ * The loop runtime shared by every reconcile loop (design.md "Data flow" 3): level-triggered reconciles of
+ * keys through a client-go style work queue, executed by a bounded p-queue. The work queue decides *which*
+ * key runs (dedupe, per-key exclusivity, backoff, push-back); p-queue bounds *how many* run at once.
+ *
+ * Outcome rules (controller-runtime's, see notes/style.md anchors):
+ * - converged (empty plan): forget the backoff; result `success`.
+ * - applied ≥ 1 action: queue the key again to verify the effect; result `requeue`.
+ * - empty plan with requeueAfterMs: addAfter; result `requeue_after`.
+ * - transient / throttled error: addRateLimited (5 ms × 2^n, capped); result `error`.
+ * - terminal error: record, count by code, forget, hold until the key changes; result `error`.
+ */
+import PQueue from 'p-queue';
+import { type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
+import type { ReconcileResult } from '../../src/metrics/reconcile.js';
+import { createItemExponentialBackoff } from './backoff.js';
+import { type ReconcileOutcome, reconcileKey } from './reconcile.js';
+import { Triggers } from './triggers.js';
+import type { Loop, LoopAction, LoopDefinition, LoopDeps, LoopPlan, LoopState, TerminalErrorRecord } from './types.js';
+import { WorkQueue } from './work-queue.js';
+
+export function createLoop<Desired, Actual, Action extends LoopAction>(
+  definition: LoopDefinition<Desired, Actual, Action>,
+  deps: LoopDeps<Action>,
+): Loop<Action> {
+  const { clock, maxConcurrentReconciles } = deps;
+  if (!(Number.isInteger(maxConcurrentReconciles) && maxConcurrentReconciles >= 1)) {
+    throw new RangeError(`maxConcurrentReconciles must be a positive integer (got ${maxConcurrentReconciles})`);
+  }
+  const name = definition.name;
+  const dryRun = deps.dryRun ?? false;
+  const logger = deps.logger.child({ loop: name });
+  const metrics = deps.metrics.registerLoop({ name, actionKinds: definition.actionKinds, maxConcurrentReconciles });
+  const allowedKinds: ReadonlySet<string> = new Set(definition.actionKinds);
+
+  let state: LoopState = 'idle';
+  let inFlight = 0;
+  let pumpScheduled = false;
+  let stopping: Promise<void> | undefined;
+  const controllers = new Set<AbortController>();
+  const plans = new Map<string, LoopPlan<Action>>();
+  const terminalErrors = new Map<string, TerminalErrorRecord>();
+  let drainWaiters: Array<() => void> = [];
+
+  const queue = new WorkQueue({
+    clock,
+    maxDepth: deps.maxQueueDepth,
+    backoff: createItemExponentialBackoff({ baseDelayMs: deps.baseBackoffMs, maxDelayMs: deps.maxBackoffMs }),
+    metrics: metrics.queue,
+    onReady: () => schedulePump(),
+  });
+  const executor = new PQueue({ concurrency: maxConcurrentReconciles });
+  const triggers = new Triggers({
+    store: deps.store,
+    clock,
+    logger,
+    pollIntervalMs: deps.pollIntervalMs,
+    resyncIntervalMs: deps.resyncIntervalMs,
+    random: deps.random ?? Math.random,
+    keys: () => definition.keys(),
+    keysForChange: (change) => definition.keysForChange(change),
+    enqueue: (key) => {
+      queue.add(key);
+    },
+  });
+
+  const accepting = (): boolean => state === 'idle' || state === 'running';
+
+  // Pumping on a microtask keeps reconciles from starting inside the caller of add() (a store write, a
+  // timer, another key's outcome handling), so no code path re-enters the queue mid-update.
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    queueMicrotask(() => {
+      pumpScheduled = false;
+      pump();
+    });
+  }
+
+  function pump(): void {
+    while (accepting() && inFlight < maxConcurrentReconciles) {
+      const key = queue.get();
+      if (key === undefined) break;
+      inFlight += 1;
+      metrics.reconcile.setActiveWorkers(inFlight);
+      executor
+        .add(() => work(key))
+        .catch((error: unknown) => {
+          logger.error('executor rejected a reconcile', { key, error: errorMessage(error) });
+        });
+    }
+    notifyIfDrained();
+  }
+
+  async function work(key: string): Promise<void> {
+    const controller = new AbortController();
+    controllers.add(controller);
+    const startedMs = clock.nowMs();
+    try {
+      const outcome = await reconcileKey(definition, allowedKinds, key, {
+        nowMs: () => clock.nowMs(),
+        dryRun,
+        signal: controller.signal,
+        onPlanned: (plan) => recordPlan(key, plan),
+        onApplying: (action) => logger.info('applying action', { key, kind: action.kind, reason: action.reason }),
+      });
+      settle(key, outcome, startedMs);
+    } catch (error) {
+      // settle() is bookkeeping only; reaching here is a runtime bug. Retry rather than lose the key.
+      logger.error('reconcile bookkeeping failed', { key, error: errorMessage(error) });
+      queue.addRateLimited(key);
+    } finally {
+      controllers.delete(controller);
+      queue.done(key);
+      inFlight -= 1;
+      metrics.reconcile.setActiveWorkers(inFlight);
+      schedulePump();
+    }
+  }
+
+  function recordPlan(key: string, plan: LoopPlan<Action>): void {
+    plans.set(key, plan);
+    for (const action of plan.actions) metrics.reconcile.incPlannedActions(action.kind);
+    if (plan.actions.length > 0) {
+      logger.debug('planned', { key, actions: plan.actions.map((a) => `${a.kind}: ${a.reason}`), dryRun });
+    }
+    try {
+      deps.onPlan?.(key, plan);
+    } catch (error) {
+      logger.warn('onPlan callback failed', { key, error: errorMessage(error) });
+    }
+  }
+
+  function settle(key: string, outcome: ReconcileOutcome<Action>, startedMs: number): void {
+    const nowMs = clock.nowMs();
+    metrics.reconcile.observeReconcileSeconds(Math.max(0, nowMs - startedMs) / 1000);
+    let result: ReconcileResult;
+    if (!outcome.ok) {
+      result = 'error';
+      metrics.reconcile.incErrors();
+      if (outcome.errorClass === 'terminal') holdTerminal(key, outcome.error, nowMs);
+      else retry(key, outcome);
+    } else {
+      queue.forget(key);
+      terminalErrors.delete(key);
+      triggers.unpark(key);
+      metrics.reconcile.setLastSuccess(nowMs / 1000);
+      const { plan } = outcome;
+      if (outcome.appliedCount > 0) {
+        // Level-triggered: the effect is verified by a fresh observe, through the queue (never recursion).
+        result = 'requeue';
+        queue.add(key);
+      } else if (plan.requeueAfterMs !== undefined) {
+        result = 'requeue_after';
+        queue.addAfter(key, plan.requeueAfterMs);
+      } else {
+        result = 'success';
+        // The object is gone and nothing is left to do: drop its plan so the map tracks live keys only.
+        if (outcome.desiredAbsent && plan.actions.length === 0) plans.delete(key);
+      }
+    }
+    metrics.reconcile.incResult(result);
+  }
+
+  function retry(key: string, outcome: Extract<ReconcileOutcome<Action>, { ok: false }>): void {
+    if (!accepting()) {
+      logger.debug('reconcile ended while stopping', { key, error: errorMessage(outcome.error) });
+      return;
+    }
+    const delayMs = queue.addRateLimited(key);
+    logger.warn('reconcile failed; retrying with backoff', {
+      key,
+      errorClass: outcome.errorClass,
+      error: errorMessage(outcome.error),
+      action: outcome.failedAction?.kind,
+      attempt: queue.numRequeues(key),
+      retryInMs: delayMs,
+    });
+  }
+
+  function holdTerminal(key: string, error: unknown, nowMs: number): void {
+    const code: ErrorCode = isEcsdError(error) ? error.code : 'InternalError';
+    const reason = isEcsdError(error) ? error.toReason() : `${code}: ${errorMessage(error)}`;
+    terminalErrors.set(key, { code, reason, atMs: nowMs, error });
+    metrics.reconcile.incTerminalErrors(code);
+    queue.forget(key);
+    triggers.park(key);
+    logger.error('reconcile failed terminally; not retried until the key changes', {
+      key,
+      code,
+      reason,
+      ...(isEcsdError(error) ? { context: error.context } : {}),
+    });
+  }
+
+  function notifyIfDrained(): void {
+    if (drainWaiters.length === 0) return;
+    if (accepting() && !(queue.isIdle() && inFlight === 0)) return;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  function start(): void {
+    if (state !== 'idle') {
+      throw new InternalError(`loop "${name}" cannot start from state ${state}`, { errorClass: 'terminal' });
+    }
+    state = 'running';
+    logger.info('loop started', {
+      dryRun,
+      pollIntervalMs: deps.pollIntervalMs,
+      resyncIntervalMs: deps.resyncIntervalMs,
+      maxConcurrentReconciles,
+      maxQueueDepth: deps.maxQueueDepth,
+    });
+    triggers.start();
+  }
+
+  function nudge(key: string): boolean {
+    if (!accepting()) return false;
+    triggers.unpark(key);
+    return queue.add(key);
+  }
+
+  async function syncOnce(): Promise<void> {
+    if (!accepting()) {
+      throw new InternalError(`loop "${name}" is ${state}; syncOnce needs an idle or running loop`, {
+        errorClass: 'terminal',
+      });
+    }
+    const drained = new Promise<void>((resolve) => drainWaiters.push(resolve));
+    try {
+      for (const key of definition.keys()) queue.add(key);
+    } catch (error) {
+      logger.error('listing keys for syncOnce failed', { error: errorMessage(error) });
+    }
+    schedulePump();
+    await drained;
+  }
+
+  function stop(deadlineMs: number): Promise<void> {
+    if (stopping !== undefined) return stopping;
+    stopping = (async () => {
+      state = 'stopping';
+      triggers.stop();
+      queue.shutDown();
+      notifyIfDrained();
+      logger.info('loop stopping', { inFlight, deadlineMs });
+      const deadline = clock.setTimeout(() => {
+        if (controllers.size === 0) return;
+        logger.warn('stop deadline passed; aborting in-flight reconciles', { inFlight: controllers.size });
+        const reason = new InternalError(`loop "${name}" stopped before the reconcile finished`, {
+          context: { loop: name, deadlineMs },
+        });
+        for (const controller of controllers) controller.abort(reason);
+      }, deadlineMs);
+      try {
+        await executor.onIdle();
+      } finally {
+        deadline.cancel();
+        state = 'stopped';
+        logger.info('loop stopped');
+      }
+    })();
+    return stopping;
+  }
+
+  return {
+    name,
+    start,
+    nudge,
+    stop,
+    state: () => state,
+    syncOnce,
+    lastPlans: () => plans,
+    lastTerminalError: (key) => terminalErrors.get(key),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * What makes a loop look at a key: the store's change feed (polled on a short interval and right after
+ * every store write), and a periodic full resync with ±10 % jitter so loops started together do not resync
+ * together. The feed is level-triggered input: it says which keys may differ, never what to do.
+ *
+ * Keys held after a terminal error ("parked") are skipped by the resync and released only by a change
+ * made after they failed; a write the failing reconcile made itself does not count (see `#changedAfter`).
+ */
+import type { Clock } from '../../src/clock.js';
+import { errorMessage } from '../../src/errors.js';
+import type { Logger } from '../../src/logging/types.js';
+import type { LoopChange, LoopDeps } from './types.js';
+
+/** Resync periods vary by ±10 % (client-go's informers jitter resyncs similarly). */
+export const RESYNC_JITTER_FRACTION = 0.1;
+
+export interface TriggerOptions {
+  store: LoopDeps['store'];
+  clock: Clock;
+  logger: Logger;
+  pollIntervalMs: number;
+  resyncIntervalMs: number;
+  random: () => number;
+  keys(): Iterable<string>;
+  keysForChange(change: LoopChange): Iterable<string>;
+  enqueue(key: string): void;
+}
+
+export class Triggers {
+  readonly #options: TriggerOptions;
+  /** key → store generation when its terminal error was recorded. */
+  readonly #parked = new Map<string, number>();
+  #lastGeneration = 0;
+  #pollTimer: { cancel(): void } | undefined;
+  #resyncTimer: { cancel(): void } | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #pollSoonPending = false;
+  #running = false;
+
+  constructor(options: TriggerOptions) {
+    this.#options = options;
+  }
+
+  /** Begin: remember the feed position, resync everything, then poll and resync on timers. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#lastGeneration = this.#options.store.generation();
+    this.resync();
+    this.#unsubscribe = this.#options.store.onChange(() => this.#pollSoon());
+    this.#schedulePoll();
+    this.#scheduleResync();
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#pollTimer?.cancel();
+    this.#resyncTimer?.cancel();
+    this.#unsubscribe?.();
+    this.#pollTimer = undefined;
+    this.#resyncTimer = undefined;
+    this.#unsubscribe = undefined;
+  }
+
+  /** Hold `key` after a terminal error until something changes it. */
+  park(key: string): void {
+    this.#parked.set(key, this.#options.store.generation());
+  }
+
+  unpark(key: string): void {
+    this.#parked.delete(key);
+  }
+
+  isParked(key: string): boolean {
+    return this.#parked.has(key);
+  }
+
+  /** Enqueue every key that is not parked. */
+  resync(): void {
+    try {
+      for (const key of this.#options.keys()) {
+        if (!this.#parked.has(key)) this.#options.enqueue(key);
+      }
+    } catch (error) {
+      this.#options.logger.error('listing keys for resync failed', { error: errorMessage(error) });
+    }
+  }
+
+  /** Read the change feed once and enqueue the keys it names. Returns how many keys were enqueued. */
+  poll(): number {
+    const { store, logger } = this.#options;
+    try {
+      if (store.generation() === this.#lastGeneration) return 0;
+      const windowStart = this.#lastGeneration;
+      const changes = store.changesSince(windowStart);
+      const changedAfterCache = new Map<number, ReadonlySet<string>>();
+      let enqueued = 0;
+      for (const key of this.#options.keysForChange({ taskArns: changes.taskArns, tables: changes.tables })) {
+        const parkedAt = this.#parked.get(key);
+        if (parkedAt !== undefined) {
+          if (parkedAt > windowStart && !this.#changedAfter(parkedAt, changedAfterCache).has(key)) continue;
+          this.#parked.delete(key);
+        }
+        this.#options.enqueue(key);
+        enqueued += 1;
+      }
+      // Advance only after every key was handed over, so a failure re-reads the same window next time.
+      this.#lastGeneration = changes.generation;
+      return enqueued;
+    } catch (error) {
+      logger.error('reading the store change feed failed', { error: errorMessage(error) });
+      return 0;
+    }
+  }
+
+  /**
+   * Keys changed after generation `since`. A key parked at generation P appears in a window that started
+   * before P only because of writes up to P (possibly its own failing reconcile's); ask the feed again from P.
+   */
+  #changedAfter(since: number, cache: Map<number, ReadonlySet<string>>): ReadonlySet<string> {
+    let keys = cache.get(since);
+    if (keys === undefined) {
+      const later = this.#options.store.changesSince(since);
+      keys = new Set(this.#options.keysForChange({ taskArns: later.taskArns, tables: later.tables }));
+      cache.set(since, keys);
+    }
+    return keys;
+  }
+
+  /** Store writes call back synchronously (maybe mid-transaction): poll once the writer's turn is over. */
+  #pollSoon(): void {
+    if (this.#pollSoonPending || !this.#running) return;
+    this.#pollSoonPending = true;
+    queueMicrotask(() => {
+      this.#pollSoonPending = false;
+      if (this.#running) this.poll();
+    });
+  }
+
+  #schedulePoll(): void {
+    this.#pollTimer = this.#options.clock.setTimeout(() => {
+      if (!this.#running) return;
+      this.poll();
+      this.#schedulePoll();
+    }, this.#options.pollIntervalMs);
+  }
+
+  #scheduleResync(): void {
+    const { resyncIntervalMs, random } = this.#options;
+    const jitteredMs = resyncIntervalMs * (1 - RESYNC_JITTER_FRACTION + 2 * RESYNC_JITTER_FRACTION * random());
+    this.#resyncTimer = this.#options.clock.setTimeout(() => {
+      if (!this.#running) return;
+      this.resync();
+      this.#scheduleResync();
+    }, jitteredMs);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The contract between the loop runtime and each loop (containers, images, volumes, ENIs, cleanup).
+ * A loop supplies how to enumerate keys, read desired state, observe actual state, a pure planner and
+ * action handlers; the runtime owns triggering, queueing, concurrency, retries, metrics and dry-run.
+ */
+import type { Clock } from '../../src/clock.js';
+import type { ErrorCode } from '../../src/errors.js';
+import type { Logger } from '../../src/logging/types.js';
+import type { MetricsRegistry } from '../../src/metrics/registry.js';
+import type { DesiredStateStore, StoreTable } from '../../src/store/records.js';
+
+export const LOOP_STATES = ['idle', 'running', 'stopping', 'stopped'] as const;
+/**
+ * idle: created; `syncOnce`/`nudge` work but nothing triggers on its own. running: polling the change feed
+ * and resyncing. stopping: takes no new work, waits for in-flight reconciles. stopped: final.
+ */
+export type LoopState = (typeof LOOP_STATES)[number];
+
+/** Every action names its kind (from the loop's closed list, used as a metric label) and why it is needed. */
+export interface LoopAction {
+  kind: string;
+  reason: string;
+}
+
+export interface LoopPlan<Action extends LoopAction> {
+  /** Applied in order; the first failure stops the rest. Empty means converged. */
+  actions: Action[];
+  /** Plan this key again after this many ms even if nothing changes (e.g. a timeout will expire). */
+  requeueAfterMs?: number;
+}
+
+/** What the store change feed reported, as given to `keysForChange`. */
+export interface LoopChange {
+  taskArns: string[] | 'all';
+  /** Tables written, for loops keyed by something other than tasks (images, ENIs). */
+  tables: StoreTable[] | 'all';
+}
+
+export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
+  /** Loop name: the `loop`/`name` metric label and log module. Unique per metrics registry. */
+  name: string;
+  /** The closed list of action kinds `plan` may return; a kind outside it is a bug (terminal error). */
+  actionKinds: readonly string[];
+  /** All keys, for a full resync. */
+  keys(): Iterable<string>;
+  /** Keys affected by a store change; `'all'` means the feed lost track and every key may have changed. */
+  keysForChange(change: LoopChange): Iterable<string>;
+  /** Desired state of `key` from the store; undefined when the key is no longer desired (e.g. deleted). */
+  readDesired(key: string): Desired | undefined;
+  observe(key: string, desired: Desired | undefined): Promise<Actual>;
+  /** Pure: no I/O, no clock reads (time is passed in). */
+  plan(desired: Desired | undefined, actual: Actual, nowMs: number): LoopPlan<Action>;
+  /** Perform one action. Throw typed errors (src/errors.ts); honour `signal` (aborted on shutdown deadline). */
+  apply(key: string, action: Action, signal: AbortSignal): Promise<void>;
+}
+
+export interface LoopDeps<Action extends LoopAction = LoopAction> {
+  /** Only the change-detection part of the store is used by the runtime. */
+  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange'>;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  /** How often the change feed's generation is checked (cheap when nothing changed). */
+  pollIntervalMs: number;
+  /** Full resync period (insurance, not the trigger); each period is jittered ±10 %. */
+  resyncIntervalMs: number;
+  /** Bounded executor size: keys reconciled at the same time. */
+  maxConcurrentReconciles: number;
+  /** Most keys waiting in the queue before adds push back into the overflow set. */
+  maxQueueDepth: number;
+  /** Backoff cap per key. Default 1 000 000 ms (client-go); loops use ~30 000. */
+  maxBackoffMs?: number;
+  /** First backoff delay. Default 5 ms (client-go). */
+  baseBackoffMs?: number;
+  /** Observe and plan only: `apply` is never called. */
+  dryRun?: boolean;
+  /** Called with every plan (both modes), e.g. to print or serve dry-run output. */
+  onPlan?: (key: string, plan: LoopPlan<Action>) => void;
+  /** Source of jitter in [0, 1); default Math.random. */
+  random?: () => number;
+}
+
+/** The last terminal error of a key: it is not retried until the key changes or is nudged. */
+export interface TerminalErrorRecord {
+  code: ErrorCode;
+  /** Upstream reason form `<code>: <message>` (fact sheet 4.6). */
+  reason: string;
+  atMs: number;
+  error: unknown;
+}
+
+export interface Loop<Action extends LoopAction = LoopAction> {
+  readonly name: string;
+  /** idle → running: full resync now, then poll every pollIntervalMs, resync with jitter, poll on store writes. */
+  start(): void;
+  /**
+   * Queue `key` now (e.g. a Docker event). Clears a terminal-error hold. Returns false when the queue pushed
+   * back (the key is kept and worked later) or the loop is stopping.
+   */
+  nudge(key: string): boolean;
+  /** Stop taking work; after `deadlineMs` abort in-flight reconciles through their AbortSignal; wait for them. */
+  stop(deadlineMs: number): Promise<void>;
+  state(): LoopState;
+  /** Queue every key and resolve once no key is queued or in flight (delayed retries are not waited for). */
+  syncOnce(): Promise<void>;
+  /** The latest plan per key (keys whose object is gone and converged are dropped). */
+  lastPlans(): ReadonlyMap<string, LoopPlan<Action>>;
+  lastTerminalError(key: string): TerminalErrorRecord | undefined;
+}

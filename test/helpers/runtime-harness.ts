@@ -1,0 +1,200 @@
+/**
+ * Test fixtures for the loop runtime: an in-memory change feed with the DesiredStateStore change-detection
+ * contract, and a small loop over a key → number "world" whose observe/apply can be gated or made to fail.
+ */
+import type { LoopChange, LoopDefinition, LoopDeps, LoopPlan } from '../../reconcilers/runtime/types.js';
+import { silentLogger } from '../../src/logging/types.js';
+import { createMetricsRegistry, type MetricsRegistry } from '../../src/metrics/registry.js';
+import type { ChangesSince, StoreChange } from '../../src/store/records.js';
+import { FakeClock } from './fake-clock.js';
+
+export interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+export function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** The store's change-detection surface, in memory, with a bounded ring like the real store's. */
+type ChangeFeedStore = LoopDeps['store'];
+
+export class FakeChangeFeed implements ChangeFeedStore {
+  #generation = 0;
+  readonly #log: Array<{ generation: number; taskArns: string[] }> = [];
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #ringSize: number;
+  changesSinceCalls = 0;
+  /** When false, writes do not call onChange listeners (exercises the timer-driven poll alone). */
+  notifyListeners = true;
+
+  constructor(ringSize = 64) {
+    this.#ringSize = ringSize;
+  }
+
+  generation(): number {
+    return this.#generation;
+  }
+
+  changesSince(generation: number): ChangesSince {
+    this.changesSinceCalls += 1;
+    const oldest = this.#log[0]?.generation ?? this.#generation + 1;
+    if (generation < oldest - 1) return { generation: this.#generation, taskArns: 'all', tables: 'all' };
+    const arns = new Set<string>();
+    for (const entry of this.#log) if (entry.generation > generation) for (const arn of entry.taskArns) arns.add(arn);
+    return { generation: this.#generation, taskArns: [...arns], tables: ['tasks'] };
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Commit a write touching `taskArns`; listeners are called synchronously, as the real store does. */
+  write(...taskArns: string[]): void {
+    this.#generation += 1;
+    this.#log.push({ generation: this.#generation, taskArns });
+    if (this.#log.length > this.#ringSize) this.#log.shift();
+    const change: StoreChange = {
+      generation: this.#generation,
+      tables: new Set(['tasks']),
+      taskArns: new Set(taskArns),
+    };
+    if (this.notifyListeners) for (const listener of this.#listeners) listener(change);
+  }
+}
+
+export type WorldAction = { kind: 'set'; to: number; reason: string } | { kind: 'remove'; reason: string };
+
+export interface WorldOptions {
+  /** Called at the start of each observe; may block or throw. */
+  beforeObserve?: (key: string, attempt: number) => Promise<void> | void;
+  /** Called at the start of each apply; may block or throw. */
+  beforeApply?: (key: string, action: WorldAction, signal: AbortSignal) => Promise<void> | void;
+  /** Extra fields merged into every plan (e.g. requeueAfterMs). */
+  planExtras?: () => Partial<LoopPlan<WorldAction>>;
+}
+
+/** A key → number world: desired and actual maps, plus a log of what the loop did and when. */
+export class World {
+  readonly desired = new Map<string, number>();
+  readonly actual = new Map<string, number>();
+  readonly observed: Array<{ key: string; atMs: number }> = [];
+  readonly applied: Array<{ key: string; kind: string; atMs: number }> = [];
+  activeTotal = 0;
+  maxActiveTotal = 0;
+  readonly #activeByKey = new Map<string, number>();
+  maxActivePerKey = 0;
+
+  constructor(
+    readonly clock: FakeClock,
+    readonly options: WorldOptions = {},
+  ) {}
+
+  /** Desired and actual equal: reconciles converge with an empty plan. */
+  converged(...keys: string[]): this {
+    for (const key of keys) {
+      this.desired.set(key, 1);
+      this.actual.set(key, 1);
+    }
+    return this;
+  }
+
+  observeCount(key: string): number {
+    return this.observed.filter((o) => o.key === key).length;
+  }
+
+  definition(name = 'world'): LoopDefinition<number, number | undefined, WorldAction> {
+    const enter = (key: string): void => {
+      const n = (this.#activeByKey.get(key) ?? 0) + 1;
+      this.#activeByKey.set(key, n);
+      this.maxActivePerKey = Math.max(this.maxActivePerKey, n);
+      this.activeTotal += 1;
+      this.maxActiveTotal = Math.max(this.maxActiveTotal, this.activeTotal);
+    };
+    const leave = (key: string): void => {
+      this.#activeByKey.set(key, (this.#activeByKey.get(key) ?? 1) - 1);
+      this.activeTotal -= 1;
+    };
+    return {
+      name,
+      actionKinds: ['set', 'remove'],
+      keys: () => new Set([...this.desired.keys(), ...this.actual.keys()]),
+      keysForChange: (change: LoopChange) =>
+        change.taskArns === 'all' ? new Set([...this.desired.keys(), ...this.actual.keys()]) : change.taskArns,
+      readDesired: (key) => this.desired.get(key),
+      observe: async (key) => {
+        enter(key);
+        try {
+          const attempt = this.observeCount(key);
+          this.observed.push({ key, atMs: this.clock.nowMs() });
+          await this.options.beforeObserve?.(key, attempt);
+          return this.actual.get(key);
+        } finally {
+          leave(key);
+        }
+      },
+      plan: (desired, actual) => {
+        const actions: WorldAction[] = [];
+        if (desired === undefined && actual !== undefined) actions.push({ kind: 'remove', reason: 'not desired' });
+        if (desired !== undefined && desired !== actual) actions.push({ kind: 'set', to: desired, reason: 'drift' });
+        return { actions, ...this.options.planExtras?.() };
+      },
+      apply: async (key, action, signal) => {
+        await this.options.beforeApply?.(key, action, signal);
+        this.applied.push({ key, kind: action.kind, atMs: this.clock.nowMs() });
+        if (action.kind === 'set') this.actual.set(key, action.to);
+        else this.actual.delete(key);
+      },
+    };
+  }
+}
+
+export interface HarnessOptions extends WorldOptions {
+  maxConcurrentReconciles?: number;
+  maxQueueDepth?: number;
+  maxBackoffMs?: number;
+  pollIntervalMs?: number;
+  resyncIntervalMs?: number;
+  dryRun?: boolean;
+  onPlan?: LoopDeps<WorldAction>['onPlan'];
+  random?: () => number;
+}
+
+export interface Harness {
+  clock: FakeClock;
+  store: FakeChangeFeed;
+  metrics: MetricsRegistry;
+  world: World;
+  deps: LoopDeps<WorldAction>;
+  /** The same deps without the World-typed onPlan, for loops with other action types. */
+  baseDeps: Omit<LoopDeps, 'onPlan'>;
+}
+
+export function harness(options: HarnessOptions = {}): Harness {
+  const clock = new FakeClock();
+  const store = new FakeChangeFeed();
+  const metrics = createMetricsRegistry();
+  const world = new World(clock, options);
+  const deps: LoopDeps<WorldAction> = {
+    store,
+    clock,
+    logger: silentLogger,
+    metrics,
+    pollIntervalMs: options.pollIntervalMs ?? 100,
+    resyncIntervalMs: options.resyncIntervalMs ?? 600_000,
+    maxConcurrentReconciles: options.maxConcurrentReconciles ?? 4,
+    maxQueueDepth: options.maxQueueDepth ?? 1000,
+    maxBackoffMs: options.maxBackoffMs,
+    dryRun: options.dryRun,
+    onPlan: options.onPlan,
+    random: options.random ?? (() => 0.5),
+  };
+  const { onPlan: _worldOnPlan, ...baseDeps } = deps;
+  return { clock, store, metrics, world, deps, baseDeps };
+}
