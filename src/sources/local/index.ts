@@ -1,0 +1,24 @@
+/** The local task-definition directory source (`--tasks-dir`): public surface. */
+export { containerDockerConfig, dockerHealthcheck, ECS_HEALTH_CHECK_DEFAULTS } from './container-docker-config.js';
+export { canonicalJson, fileIdPrefix, localTaskArn, localTaskId } from './local-task-identity.js';
+export {
+  type InvalidTaskFile,
+  isTaskFileName,
+  type LocalSourceStore,
+  LocalTaskSource,
+  type LocalTaskSourceOptions,
+  type LocalTaskSourceState,
+  type SyncReport,
+} from './local-task-source.js';
+export { formatIssues, parseTaskDefinitionFile } from './parse-task-definition.js';
+export { checkTaskDefinition } from './task-definition-checks.js';
+export {
+  createTaskDefinitionValidator,
+  type DefinitionIssue,
+  defaultTaskDefinitionValidator,
+  findSchemaFile,
+  type TaskDefinitionValidator,
+} from './task-definition-schema.js';
+export { type LocalTaskIds, taskDefinitionToTaskSpec } from './task-definition-to-spec.js';
+export type { ContainerDefinition, TaskDefinition, VolumeDefinition } from './task-definition-types.js';
+export { parsePortRange, parseTaskCpuUnits, parseTaskMemoryMiB } from './task-definition-units.js';

@@ -1,0 +1,52 @@
+/**
+ * One task-definition file's text → a validated `TaskDefinition`, or a `TaskValidationError` whose message
+ * names the file and every bad field with what was expected, all at once:
+ *   `web.json: containerDefinitions[0].memry: unknown field (…); networkMode: must be one of "bridge", …`
+ */
+import { TaskValidationError } from '../../errors.js';
+import { checkTaskDefinition } from './task-definition-checks.js';
+import {
+  type DefinitionIssue,
+  defaultTaskDefinitionValidator,
+  type TaskDefinitionValidator,
+} from './task-definition-schema.js';
+import type { TaskDefinition } from './task-definition-types.js';
+
+export function parseTaskDefinitionFile(
+  path: string,
+  text: string,
+  validator: TaskDefinitionValidator = defaultTaskDefinitionValidator(),
+): TaskDefinition {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalid(path, [{ path: '', message: `invalid JSON: ${describeJsonError(error, text)}` }]);
+  }
+  const schemaIssues = validator(value);
+  if (schemaIssues.length > 0) throw invalid(path, schemaIssues);
+  const definition = value as TaskDefinition;
+  const issues = checkTaskDefinition(definition);
+  if (issues.length > 0) throw invalid(path, issues);
+  return definition;
+}
+
+export function formatIssues(issues: readonly DefinitionIssue[]): string {
+  return issues.map((issue) => (issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`)).join('; ');
+}
+
+function invalid(path: string, issues: DefinitionIssue[]): InstanceType<typeof TaskValidationError> {
+  return new TaskValidationError(`${path}: ${formatIssues(issues)}`, { context: { file: path, issues } });
+}
+
+/** V8 reports a character offset ("… in JSON at position 42"); people read line and column. */
+function describeJsonError(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /at position (\d+)/.exec(message);
+  if (!match) return message;
+  const offset = Number(match[1]);
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `${message.replace(/\s*\(line \d+ column \d+\)$/, '')} (line ${line}, column ${column})`;
+}
