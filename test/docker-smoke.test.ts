@@ -17,6 +17,14 @@ test('ensure-docker.sh is idempotent and leaves an engine that answers', async (
 
 test('the test image runs echo', async (t) => {
   const label = `ecsd-test.smoke=${process.pid}`;
-  const { stdout } = await run('docker', ['run', '--rm', '--label', label, 'ecsd-test/busybox:latest', 'echo', 'hello from ecsd']);
+  const { stdout } = await run('docker', [
+    'run',
+    '--rm',
+    '--label',
+    label,
+    'ecsd-test/busybox:latest',
+    'echo',
+    'hello from ecsd',
+  ]);
   t.is(stdout.trim(), 'hello from ecsd');
 });

@@ -8,6 +8,7 @@
  */
 import { Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
+import { createDockerFamilies, type DockerFamilies } from './docker.js';
 import {
   createReconcileFamilies,
   type LoopMetricsSpec,
@@ -27,6 +28,8 @@ export interface MetricsRegistry {
   readonly registry: Registry;
   readonly workqueue: WorkQueueFamilies;
   readonly reconcile: ReconcileFamilies;
+  /** Docker Engine API calls (`ecs_agent_docker_operations_total`, `…_duration_seconds`). */
+  readonly docker: DockerFamilies;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
   readonly contentType: string;
   /**
@@ -51,6 +54,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const registry = new Registry();
   const workqueue = createWorkQueueFamilies(registry);
   const reconcile = createReconcileFamilies(registry);
+  const docker = createDockerFamilies(registry);
   const loops: string[] = [];
 
   function registerLoop(spec: LoopMetricsSpec): LoopMetrics {
@@ -86,6 +90,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     registry,
     workqueue,
     reconcile,
+    docker,
     contentType: registry.contentType,
     registerLoop,
     loopNames: () => [...loops],

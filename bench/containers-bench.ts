@@ -1,0 +1,174 @@
+/**
+ * `make bench`: 50 one-container tasks started and stopped through a real `ecsd` (local task directory),
+ * against the same 50 containers created+started+stopped by a minimal direct dockerode script at the same
+ * concurrency. Prints numbers; asserts nothing (targets are in the issue and the README).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import Docker from 'dockerode';
+import PQueue from 'p-queue';
+import { AgentProcess, TEST_IMAGE } from '../test/helpers/agent-process.js';
+
+const N = Number(process.env['BENCH_TASKS'] ?? 50);
+const CONCURRENCY = 10;
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
+const RESYNC = '10s';
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+async function dockerCalls(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const calls: Record<string, number> = {};
+  for (const match of text.matchAll(/^ecs_agent_docker_operations_total\{([^}]*)\} (\S+)$/gm)) {
+    const operation = /operation="([^"]+)"/.exec(match[1]!)?.[1] ?? 'unknown';
+    calls[operation] = (calls[operation] ?? 0) + Number(match[2]);
+  }
+  return calls;
+}
+
+const total = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
+}
+
+async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: number }> {
+  const agent = new AgentProcess({
+    env: { ECSD_RESYNC_INTERVAL: RESYNC, ECS_LOGLEVEL: 'warn', ECSD_POLL_INTERVAL: '1s' },
+  });
+  try {
+    await agent.start();
+    const pid = agent.pid()!;
+    const port = agent.metricsPort();
+    const cpu0 = cpuSeconds(pid);
+    const calls0 = await dockerCalls(port);
+    const t0 = Date.now();
+    for (let i = 0; i < N; i++) {
+      agent.writeTaskDefinition(`bench-${i}.json`, {
+        family: `bench${i}`,
+        containerDefinitions: [
+          {
+            name: 'sleep',
+            image: TEST_IMAGE,
+            essential: true,
+            command: ['sleep', '3600'],
+            // tini as PID 1 so SIGTERM stops the container at once (busybox sleep ignores it).
+            linuxParameters: { initProcessEnabled: true },
+          },
+        ],
+      });
+    }
+    await agent.waitFor(
+      () => agent.tasks().filter((t) => t.KnownStatus === 'RUNNING').length === N,
+      300_000,
+      'all RUNNING',
+    );
+    const allRunningMs = Date.now() - t0;
+    const startLatencies = agent
+      .taskTimings()
+      .map((t) => t.runningAtMs - t.createdAtMs)
+      .sort((a, b) => a - b);
+    const callsRunning = await dockerCalls(port);
+
+    const cpuIdle0 = cpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const idleCpu = cpuSeconds(pid) - cpuIdle0;
+    const callsIdle = diff(await dockerCalls(port), callsRunning);
+
+    const t2 = Date.now();
+    for (let i = 0; i < N; i++) agent.removeTaskDefinition(`bench-${i}.json`);
+    await agent.waitFor(
+      () => agent.tasks().filter((t) => t.KnownStatus === 'STOPPED').length === N,
+      300_000,
+      'all STOPPED',
+    );
+    const allStoppedMs = Date.now() - t2;
+    const cpuTotal = cpuSeconds(pid) - cpu0 - idleCpu;
+    const calls = diff(await dockerCalls(port), calls0);
+    const idleCalls = total(callsIdle);
+    const startStopCalls = total(calls) - idleCalls;
+
+    console.log(`ecsd: ${N} tasks, concurrency ${CONCURRENCY}, resync ${RESYNC}`);
+    console.log(
+      `  desired→RUNNING   p50 ${percentile(startLatencies, 50)} ms  p95 ${percentile(startLatencies, 95)} ms  max ${startLatencies.at(-1)} ms`,
+    );
+    console.log(`  all RUNNING       ${allRunningMs} ms`);
+    console.log(`  all STOPPED       ${allStoppedMs} ms`);
+    console.log(`  agent CPU         ${cpuTotal.toFixed(2)} s for start+stop (target ≤ 1.0 s)`);
+    console.log(`  peak RSS          ${peakRssMiB(pid).toFixed(1)} MiB (target ≤ 100 MiB)`);
+    console.log(
+      `  Docker calls      ${startStopCalls} = ${(startStopCalls / N).toFixed(1)} per task (target ≤ 8) ${JSON.stringify(diff(calls, callsIdle))}`,
+    );
+    console.log(
+      `  idle ${IDLE_SECONDS}s         CPU ${((idleCpu / IDLE_SECONDS) * 100).toFixed(2)} % (target < 0.5 %), Docker calls ${JSON.stringify(callsIdle)}`,
+    );
+    return { allRunningMs, allStoppedMs };
+  } finally {
+    await agent.cleanup();
+  }
+}
+
+async function benchDirect(): Promise<{ allRunningMs: number; allStoppedMs: number }> {
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  const queue = new PQueue({ concurrency: CONCURRENCY });
+  const label = `ecsd-bench-direct-${process.pid}`;
+  const ids: string[] = [];
+  try {
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        queue.add(async () => {
+          const container = await docker.createContainer({
+            name: `${label}-${i}`,
+            Image: TEST_IMAGE,
+            Cmd: ['sleep', '3600'],
+            Labels: { [label]: '1' },
+            HostConfig: { Init: true },
+          });
+          ids.push(container.id);
+          await container.start();
+        }),
+      ),
+    );
+    const allRunningMs = Date.now() - t0;
+    const t2 = Date.now();
+    await Promise.all(ids.map((id) => queue.add(() => docker.getContainer(id).stop({ t: 30 }))));
+    const allStoppedMs = Date.now() - t2;
+    console.log(`direct dockerode: ${N} containers, concurrency ${CONCURRENCY}`);
+    console.log(`  all RUNNING       ${allRunningMs} ms`);
+    console.log(`  all STOPPED       ${allStoppedMs} ms`);
+    return { allRunningMs, allStoppedMs };
+  } finally {
+    await Promise.all(
+      ids.map((id) =>
+        docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
+  }
+}
+
+const direct = await benchDirect();
+const agent = await benchAgent();
+console.log(
+  `ratio ecsd/direct: all RUNNING ${(agent.allRunningMs / direct.allRunningMs).toFixed(2)}× (target ≤ 1.1×), all STOPPED ${(agent.allStoppedMs / direct.allStoppedMs).toFixed(2)}×`,
+);

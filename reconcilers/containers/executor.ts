@@ -1,0 +1,310 @@
+/**
+ * Applies the containers planner's actions to the real world: Docker, the task cgroup and the store.
+ * The runtime calls `apply` once per action, never twice at once for the same task; errors are thrown
+ * typed and the runtime decides whether to retry. Failures that end a container (create/start) are also
+ * written to the store as the container's reason, so the planner's essential rules stop the task.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../src/clock.js';
+import type { ContainerView } from '../../src/docker/container-view.js';
+import { type ContainerCreateBody, type DockerEngine, LABEL_CLUSTER, LABEL_TASK_ARN } from '../../src/docker/types.js';
+import {
+  CannotCreateContainerError,
+  CannotStartContainerError,
+  DockerTimeoutError,
+  type EcsdError,
+  isEcsdError,
+} from '../../src/errors.js';
+import type { Logger } from '../../src/logging/types.js';
+import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
+import { taskIdFromArn } from '../../src/model/task.js';
+import type { DesiredStateStore, TaskRecord } from '../../src/store/records.js';
+import { buildCreateBody, dockerContainerName } from './create-body.js';
+import type { HostPortAllocator } from './ports.js';
+import type { TaskCgroupManager } from './task-cgroup.js';
+import type { ContainerAction } from './types.js';
+import { taskVolumePrefix } from './volume-names.js';
+
+export interface ContainersExecutorDeps {
+  engine: DockerEngine;
+  view: ContainerView;
+  store: DesiredStateStore;
+  cgroups: TaskCgroupManager;
+  ports: HostPortAllocator;
+  logger: Logger;
+  clock: Clock;
+  cluster: string;
+  createTimeoutMs: number;
+  startTimeoutMs: number;
+  /** Grace added on top of a stop's own grace period before the client gives up (fact sheet 4.3: 2 min). */
+  stopClientSlackMs: number;
+  taskPidsLimit?: number;
+  randomHex?: (bytes: number) => string;
+}
+
+export class ContainersExecutor {
+  private readonly randomHex: (bytes: number) => string;
+
+  constructor(private readonly deps: ContainersExecutorDeps) {
+    this.randomHex = deps.randomHex ?? ((bytes) => randomBytes(bytes).toString('hex'));
+  }
+
+  async apply(taskArn: string, action: ContainerAction): Promise<void> {
+    switch (action.kind) {
+      case 'record':
+        this.deps.store.recordObservation(action.observation);
+        return;
+      case 'setup-task-cgroup':
+        return this.setupTaskCgroup(this.requireTask(taskArn));
+      case 'create-volume':
+        return this.createVolume(this.requireTask(taskArn), action.volume);
+      case 'create':
+        return this.create(this.requireTask(taskArn), action.container);
+      case 'start':
+        return this.start(this.requireTask(taskArn), action.container);
+      case 'stop':
+        return this.stop(taskArn, action.container, action.graceSec);
+    }
+  }
+
+  private requireTask(taskArn: string): TaskRecord {
+    const task = this.deps.store.getTask(taskArn);
+    if (!task) throw new CannotCreateContainerError(`task ${taskArn} is no longer in the store`);
+    return task;
+  }
+
+  private setupTaskCgroup(task: TaskRecord): void {
+    this.deps.cgroups.ensure({
+      taskId: taskIdFromArn(task.arn),
+      cpuVcpu: task.spec.cpuVcpu,
+      containerCpuUnits: task.spec.containers.map((c) => c.cpuUnits),
+      memoryMiB: task.spec.memoryMiB,
+      ...(this.deps.taskPidsLimit === undefined ? {} : { pidsLimit: this.deps.taskPidsLimit }),
+    });
+  }
+
+  private async createVolume(task: TaskRecord, volumeName: string): Promise<void> {
+    const spec = task.spec.volumes.find((v) => v.name === volumeName);
+    if (!spec || spec.type === 'unsupported') {
+      throw new CannotCreateContainerError(`volume ${volumeName} cannot be provided on this host`);
+    }
+    const shared = spec.type === 'docker' && spec.scope === 'shared';
+    const dockerName = shared ? spec.name : this.taskVolumeName(task, volumeName);
+    const driver = spec.type === 'docker' ? spec.driver : 'local';
+    const labels = {
+      ...(spec.type === 'docker' ? spec.labels : {}),
+      [LABEL_TASK_ARN]: task.arn,
+      [LABEL_CLUSTER]: this.deps.cluster,
+      'com.amazonaws.ecs.volume-name': volumeName,
+    };
+    if (!(await this.deps.engine.inspectVolume(dockerName))) {
+      await this.deps.engine.createVolume({
+        name: dockerName,
+        driver,
+        driverOpts: spec.type === 'docker' ? spec.driverOpts : {},
+        labels,
+      });
+    }
+    this.deps.store.putVolume({
+      name: dockerName,
+      ...(shared ? {} : { taskArn: task.arn }),
+      scope: shared ? 'shared' : 'task',
+      driver,
+      createdAtMs: this.deps.clock.nowMs(),
+    });
+  }
+
+  /** `ecs-<family>-<version>-<volName>-<hex>`, stable per task: reused if already recorded (fact sheet 3.6). */
+  private taskVolumeName(task: TaskRecord, volumeName: string): string {
+    return this.recordedTaskVolume(task, volumeName) ?? `${taskVolumePrefix(task, volumeName)}${this.randomHex(10)}`;
+  }
+
+  private recordedTaskVolume(task: TaskRecord, volumeName: string): string | undefined {
+    const prefix = taskVolumePrefix(task, volumeName);
+    return this.deps.store.listVolumes().find((v) => v.taskArn === task.arn && v.name.startsWith(prefix))?.name;
+  }
+
+  private async create(task: TaskRecord, containerName: string): Promise<void> {
+    const spec = findContainer(task.spec, containerName);
+    const record = this.deps.store.listContainers(task.arn).find((c) => c.name === containerName);
+    // The name is persisted before the create call so an agent killed mid-create adopts the container
+    // by name on restart instead of creating a duplicate (fact sheet 4.10).
+    const dockerName = record?.dockerName ?? dockerContainerName(task.spec, containerName, this.randomHex(10));
+    if (!record?.dockerName) {
+      this.deps.store.recordObservation({
+        taskArn: task.arn,
+        containers: [{ name: containerName, patch: { dockerName } }],
+      });
+    }
+    const adopted = await this.deps.engine.inspectContainer(dockerName);
+    if (adopted) {
+      await this.afterCreate(task.arn, containerName, adopted.id);
+      return;
+    }
+    let body: ContainerCreateBody;
+    const allocated: Array<{ port: number; protocol: TransportProtocol }> = [];
+    try {
+      body = buildCreateBody({
+        task: task.spec,
+        container: spec,
+        cluster: this.deps.cluster,
+        hostPorts: this.allocateHostPorts(spec, allocated),
+        volumeNames: this.volumeNames(task),
+        dockerIdsByName: this.dockerIdsByName(task.arn),
+        ...(this.deps.cgroups.exists(taskIdFromArn(task.arn))
+          ? { taskCgroupParent: this.deps.cgroups.parentFor(taskIdFromArn(task.arn)) }
+          : {}),
+      });
+    } catch (error) {
+      this.releasePorts(allocated);
+      throw this.failContainer(task.arn, containerName, asCreateError(error));
+    }
+    let id: string;
+    try {
+      id = await this.deps.engine.createContainer(dockerName, body, this.deps.createTimeoutMs);
+    } catch (error) {
+      this.releasePorts(allocated);
+      if (isEcsdError(error) && error.context['conflict'] === true) {
+        const existing = await this.deps.engine.inspectContainer(dockerName);
+        if (existing) {
+          await this.afterCreate(task.arn, containerName, existing.id);
+          return;
+        }
+      }
+      if (error instanceof DockerTimeoutError) {
+        throw this.failContainer(
+          task.arn,
+          containerName,
+          new DockerTimeoutError(
+            `Could not transition to created; timed out after waiting ${formatGoDuration(this.deps.createTimeoutMs)}`,
+            { errorClass: 'terminal', cause: error },
+          ),
+        );
+      }
+      throw this.failContainer(task.arn, containerName, asCreateError(error));
+    }
+    await this.afterCreate(task.arn, containerName, id);
+  }
+
+  private async afterCreate(taskArn: string, containerName: string, id: string): Promise<void> {
+    this.deps.store.recordObservation({ taskArn, containers: [{ name: containerName, patch: { dockerId: id } }] });
+    await this.deps.view.refresh(id);
+  }
+
+  private async start(task: TaskRecord, containerName: string): Promise<void> {
+    const id = this.dockerIdOf(task.arn, containerName);
+    try {
+      await this.deps.engine.startContainer(id, this.deps.startTimeoutMs);
+    } catch (error) {
+      await this.deps.view.refresh(id);
+      if (error instanceof DockerTimeoutError) {
+        throw this.failContainer(
+          task.arn,
+          containerName,
+          new DockerTimeoutError(
+            `Could not transition to started; timed out after waiting ${formatGoDuration(this.deps.startTimeoutMs)}`,
+            { errorClass: 'terminal', cause: error },
+          ),
+        );
+      }
+      throw this.failContainer(
+        task.arn,
+        containerName,
+        isEcsdError(error) ? error : new CannotStartContainerError(String(error), { cause: error }),
+      );
+    }
+    await this.deps.view.refresh(id);
+  }
+
+  private async stop(taskArn: string, containerName: string, graceSec: number): Promise<void> {
+    const id = this.dockerIdOf(taskArn, containerName);
+    await this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs);
+    await this.deps.view.refresh(id);
+  }
+
+  private dockerIdOf(taskArn: string, containerName: string): string {
+    const observed = this.deps.view.byTask(taskArn).find((c) => c.containerName === containerName);
+    const id = observed?.id ?? this.deps.store.listContainers(taskArn).find((c) => c.name === containerName)?.dockerId;
+    if (!id) throw new CannotStartContainerError(`container ${containerName} has no Docker container yet`);
+    return id;
+  }
+
+  /** Records a container-ending failure as its reason and desired STOPPED (fact sheet 4.6), then returns it to throw. */
+  private failContainer(taskArn: string, containerName: string, error: EcsdError): EcsdError {
+    this.deps.logger.warn('container transition failed', { taskArn, container: containerName, error });
+    this.deps.store.recordObservation({
+      taskArn,
+      containers: [{ name: containerName, patch: { desiredStatus: 'STOPPED', reason: error.toReason() } }],
+    });
+    return error;
+  }
+
+  private allocateHostPorts(
+    spec: ContainerSpec,
+    allocated: Array<{ port: number; protocol: TransportProtocol }>,
+  ): Map<string, number> {
+    const hostPorts = new Map<string, number>();
+    for (const mapping of spec.portMappings) {
+      if (mapping.containerPort === undefined) continue;
+      const key = `${mapping.containerPort}/${mapping.protocol}`;
+      if (mapping.hostPort !== undefined && mapping.hostPort > 0) {
+        hostPorts.set(key, mapping.hostPort);
+        continue;
+      }
+      const port = this.deps.ports.allocate(mapping.protocol);
+      allocated.push({ port, protocol: mapping.protocol });
+      hostPorts.set(key, port);
+    }
+    return hostPorts;
+  }
+
+  private releasePorts(allocated: Array<{ port: number; protocol: TransportProtocol }>): void {
+    for (const { port, protocol } of allocated) this.deps.ports.release(port, protocol);
+  }
+
+  private volumeNames(task: TaskRecord): Map<string, string> {
+    const names = new Map<string, string>();
+    for (const spec of task.spec.volumes) {
+      if (spec.type === 'docker' && spec.scope === 'shared') {
+        names.set(spec.name, spec.name);
+        continue;
+      }
+      const recorded = this.recordedTaskVolume(task, spec.name);
+      if (recorded) names.set(spec.name, recorded);
+    }
+    return names;
+  }
+
+  private dockerIdsByName(taskArn: string): Map<string, string> {
+    const ids = new Map<string, string>();
+    for (const record of this.deps.store.listContainers(taskArn)) {
+      if (record.dockerId) ids.set(record.name, record.dockerId);
+    }
+    for (const observed of this.deps.view.byTask(taskArn)) {
+      if (observed.containerName) ids.set(observed.containerName, observed.id);
+    }
+    return ids;
+  }
+}
+
+function findContainer(task: TaskSpec, name: string): ContainerSpec {
+  const spec = task.containers.find((c) => c.name === name);
+  if (!spec) throw new CannotCreateContainerError(`container ${name} is not part of task ${task.arn}`);
+  return spec;
+}
+
+function asCreateError(error: unknown): EcsdError {
+  if (isEcsdError(error)) return error;
+  return new CannotCreateContainerError(error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** Go's time.Duration String() for whole-second values, as upstream reasons print timeouts (`3m0s`). */
+export function formatGoDuration(ms: number): string {
+  const totalSec = Math.round(ms / 1000);
+  const h = Math.floor(totalSec / 3600);
+  const m = Math.floor((totalSec % 3600) / 60);
+  const s = totalSec % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}

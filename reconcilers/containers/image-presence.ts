@@ -1,0 +1,55 @@
+/**
+ * Which image references exist in the local engine. Until the images loop (which pulls) exists, this is a
+ * small cache over `docker image inspect`: present answers are kept (an image the agent depends on is not
+ * removed behind its back often), absent ones are re-checked after a short TTL so a manual `docker load`
+ * is noticed without hammering the engine.
+ */
+import type { DockerEngine } from '../../src/docker/types.js';
+
+export interface ImagePresence {
+  present(refs: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Forget what is known (after a pull or a removal). */
+  invalidate(ref?: string): void;
+}
+
+export function createImagePresence(options: {
+  engine: DockerEngine;
+  nowMs: () => number;
+  absentTtlMs?: number;
+  presentTtlMs?: number;
+}): ImagePresence {
+  const absentTtlMs = options.absentTtlMs ?? 5_000;
+  const presentTtlMs = options.presentTtlMs ?? 5 * 60_000;
+  const known = new Map<string, { present: boolean; checkedAtMs: number }>();
+  const inflight = new Map<string, Promise<boolean>>();
+
+  async function check(ref: string): Promise<boolean> {
+    const cached = known.get(ref);
+    const now = options.nowMs();
+    if (cached && now - cached.checkedAtMs < (cached.present ? presentTtlMs : absentTtlMs)) return cached.present;
+    let pending = inflight.get(ref);
+    if (!pending) {
+      pending = options.engine
+        .inspectImage(ref)
+        .then((image) => {
+          known.set(ref, { present: image !== undefined, checkedAtMs: options.nowMs() });
+          return image !== undefined;
+        })
+        .finally(() => inflight.delete(ref));
+      inflight.set(ref, pending);
+    }
+    return pending;
+  }
+
+  return {
+    async present(refs) {
+      const unique = [...new Set(refs)];
+      const answers = await Promise.all(unique.map(check));
+      return new Set(unique.filter((_, i) => answers[i]));
+    },
+    invalidate(ref) {
+      if (ref === undefined) known.clear();
+      else known.delete(ref);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The containers loop: keyed by task ARN, so one task is never worked by two workers while many tasks
+ * progress in parallel. Desired state comes from the store, actual state from the shared Docker view
+ * (a cache, never a per-reconcile Docker list), and the pure planner decides; the executor applies.
+ */
+import type { ContainerView } from '../../src/docker/container-view.js';
+import type { DockerEngine } from '../../src/docker/types.js';
+import { taskIdFromArn } from '../../src/model/task.js';
+import type { DesiredStateStore } from '../../src/store/records.js';
+import type { LoopDefinition } from '../runtime/types.js';
+import type { ContainersExecutor } from './executor.js';
+import type { ImagePresence } from './image-presence.js';
+import { planContainers } from './plan.js';
+import type { TaskCgroupManager } from './task-cgroup.js';
+import type { ContainerAction, ContainersActual, ContainersDesired, ContainersPlanSettings } from './types.js';
+import { recordedVolumeFor } from './volume-names.js';
+
+export const CONTAINER_ACTION_KINDS = [
+  'record',
+  'setup-task-cgroup',
+  'create-volume',
+  'create',
+  'start',
+  'stop',
+] as const satisfies ReadonlyArray<ContainerAction['kind']>;
+
+export interface ContainersLoopDeps {
+  store: DesiredStateStore;
+  view: ContainerView;
+  engine: DockerEngine;
+  images: ImagePresence;
+  cgroups: TaskCgroupManager;
+  executor: ContainersExecutor;
+  settings: ContainersPlanSettings;
+  nowMs: () => number;
+}
+
+export function containersLoopDefinition(
+  deps: ContainersLoopDeps,
+): LoopDefinition<ContainersDesired, ContainersActual, ContainerAction> {
+  return {
+    name: 'containers',
+    actionKinds: CONTAINER_ACTION_KINDS,
+    keys: () => activeTaskArns(deps.store),
+    keysForChange: (change) => (change.taskArns === 'all' ? activeTaskArns(deps.store) : change.taskArns),
+    readDesired(taskArn) {
+      const task = deps.store.getTask(taskArn);
+      if (!task) return undefined;
+      return {
+        task,
+        containers: deps.store.listContainers(taskArn),
+        volumes: deps.store.listVolumes().filter((v) => v.taskArn === taskArn || v.scope === 'shared'),
+      };
+    },
+    async observe(taskArn, desired) {
+      const containers = new Map(
+        deps.view
+          .byTask(taskArn)
+          .filter((c) => c.containerName !== undefined)
+          .map((c) => [c.containerName!, c] as const),
+      );
+      const images = desired ? desired.task.spec.containers.map((c) => c.image) : [];
+      const volumesPresent = new Set<string>();
+      if (desired) {
+        for (const spec of desired.task.spec.volumes) {
+          if (recordedVolumeFor(desired.task, spec, desired.volumes)) volumesPresent.add(spec.name);
+        }
+      }
+      return {
+        containers,
+        viewSynced: deps.view.synced(),
+        imagesPresent: await deps.images.present(images),
+        volumesPresent,
+        taskCgroupReady: desired ? deps.cgroups.exists(taskIdFromArn(taskArn)) : false,
+        nowMs: deps.nowMs(),
+      };
+    },
+    plan(desired, actual) {
+      if (!desired) return { actions: [] };
+      return planContainers(desired, actual, deps.settings);
+    },
+    apply: (taskArn, action) => deps.executor.apply(taskArn, action),
+  };
+}
+
+/** Tasks that still need container work: a known-STOPPED task has nothing left to converge. */
+function activeTaskArns(store: DesiredStateStore): string[] {
+  return store
+    .listTasks()
+    .filter((t) => t.knownStatus !== 'STOPPED')
+    .map((t) => t.arn);
+}

@@ -1,0 +1,245 @@
+/**
+ * Start-up and shutdown of the agent, in upstream's order (fact sheet 13): config (done by the caller) →
+ * Docker client → data store → capability probes → engine init (adopt what Docker has) → background
+ * routines (loops, reporter, metrics) → desired-state source. Shutdown stops taking work, drains with a
+ * deadline and closes the store; task containers are never stopped by a shutdown.
+ */
+import { readFileSync } from 'node:fs';
+import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
+import { createImagePresence } from '../../reconcilers/containers/image-presence.js';
+import { containersLoopDefinition } from '../../reconcilers/containers/loop.js';
+import { isHostPortFree } from '../../reconcilers/containers/port-probe.js';
+import { HostPortAllocator, parseIpLocalPortRange } from '../../reconcilers/containers/ports.js';
+import { canCreateCgroupRoot, createCgroupV1Manager } from '../../reconcilers/containers/task-cgroup.js';
+import { createLoop } from '../../reconcilers/runtime/loop.js';
+import type { Clock } from '../clock.js';
+import type { AgentConfig } from '../config/index.js';
+import { ConfigError } from '../config/index.js';
+import { createContainerView } from '../docker/container-view.js';
+import { createDockerEngine } from '../docker/engine.js';
+import { LABEL_TASK_ARN } from '../docker/types.js';
+import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
+import type { Logger } from '../logging/types.js';
+import { collectProcessMetrics } from '../metrics/process.js';
+import { createMetricsRegistry } from '../metrics/registry.js';
+import { startMetricsServer } from '../metrics/server.js';
+import { LocalTaskSource } from '../sources/local/local-task-source.js';
+import { openStore } from '../store/index.js';
+import type { DesiredStateStore } from '../store/records.js';
+import { AgentStartError } from './errors.js';
+
+/** How long shutdown waits for in-flight reconciles before aborting them (upstream: engine disable ≤ 5 s). */
+const SHUTDOWN_DEADLINE_MS = 5_000;
+/** Client deadline on top of a stop's grace period (fact sheet 4.3). */
+const STOP_CLIENT_SLACK_MS = 2 * 60_000;
+
+export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface RunningAgent {
+  readonly store: DesiredStateStore;
+  state(): AgentState;
+  metricsPort(): number;
+  stop(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  config: AgentConfig;
+  logger: Logger;
+  clock: Clock;
+}
+
+export async function startAgent({ config, logger, clock }: StartAgentOptions): Promise<RunningAgent> {
+  let state: AgentState = 'starting';
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const shutdown = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error('shutdown step failed', { error });
+      }
+    }
+  };
+
+  try {
+    if (!config.tasksDir) {
+      throw new ConfigError('no desired-state source: set ECSD_TASKS_DIR or --tasks-dir (local mode)', {
+        issues: [{ variable: 'ECSD_TASKS_DIR', value: '', expected: 'a directory of task definitions (*.json)' }],
+      });
+    }
+    const metrics = createMetricsRegistry();
+    collectProcessMetrics(metrics);
+    const engine = createDockerEngine({
+      dockerHost: config.dockerHost,
+      logger: logger.child({ module: 'docker' }),
+      onCall: (op, durationMs, ok) => metrics.docker.observe(op, durationMs, ok),
+    });
+    try {
+      await engine.ping();
+    } catch (error) {
+      throw new AgentStartError(`Docker engine at ${config.dockerHost} does not answer`, 'recoverable', error);
+    }
+    const info = await engine.info();
+    logger.info('Docker engine', { version: info.serverVersion, api: info.apiVersion, cgroup: info.cgroupVersion });
+
+    const opened = openStore({ dataDir: config.dataDir, checkpoint: config.checkpoint, logger });
+    const { store } = opened;
+    cleanups.push(() => store.close());
+    const instance = store.getInstance();
+    if (instance && instance.cluster !== config.cluster) {
+      // Fact sheet 4.10: saved state for another cluster is fatal, not silently discarded.
+      throw new AgentStartError(
+        `saved state belongs to cluster "${instance.cluster}" but ECS_CLUSTER is "${config.cluster}"`,
+        'terminal',
+      );
+    }
+    if (!instance) store.saveInstance({ cluster: config.cluster });
+
+    const cgroups = createCgroupV1Manager({ cgroupRoot: config.cgroupPath, cpuPeriodMs: config.cgroupCpuPeriodMs });
+    const taskCgroupEnabled = probeTaskCgroups(config, info.cgroupVersion, logger);
+
+    const view = createContainerView({
+      engine,
+      labelFilter: [LABEL_TASK_ARN],
+      resyncIntervalMs: config.resyncIntervalMs,
+      logger: logger.child({ module: 'docker-view' }),
+      clock,
+    });
+    await view.start();
+    cleanups.push(() => view.stop());
+
+    const ports = new HostPortAllocator({
+      range: config.dynamicHostPortRange ?? readLocalPortRange(),
+      reserved: new Set([...config.reservedPorts, config.metricsAddress.port]),
+      isFree: (port, protocol) => isHostPortFree(port, protocol),
+    });
+    const executor = new ContainersExecutor({
+      engine,
+      view,
+      store,
+      cgroups,
+      ports,
+      logger: logger.child({ module: 'containers' }),
+      clock,
+      cluster: config.cluster,
+      createTimeoutMs: config.containerCreateTimeoutMs,
+      startTimeoutMs: config.containerStartTimeoutMs,
+      stopClientSlackMs: STOP_CLIENT_SLACK_MS,
+      ...(config.taskPidsLimit ? { taskPidsLimit: config.taskPidsLimit } : {}),
+    });
+    const containersLoop = createLoop(
+      containersLoopDefinition({
+        store,
+        view,
+        engine,
+        images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
+        cgroups,
+        executor,
+        settings: {
+          defaultStopTimeoutSec: Math.max(1, Math.round(config.containerStopTimeoutMs / 1000)),
+          taskCgroupEnabled,
+        },
+        nowMs: () => clock.nowMs(),
+      }),
+      {
+        store,
+        clock,
+        logger: logger.child({ module: 'containers-loop' }),
+        metrics,
+        pollIntervalMs: config.pollIntervalMs,
+        resyncIntervalMs: config.resyncIntervalMs,
+        maxConcurrentReconciles: config.maxConcurrentReconciles,
+        maxQueueDepth: 10_000,
+        maxBackoffMs: 30_000,
+      },
+    );
+    const stopNudges = view.onChange((taskArn) => {
+      if (taskArn) containersLoop.nudge(taskArn);
+    });
+    containersLoop.start();
+    cleanups.push(async () => {
+      stopNudges();
+      await containersLoop.stop(SHUTDOWN_DEADLINE_MS);
+    });
+
+    const reporter = new OutboxReporter({
+      store,
+      sink: loggingSink(logger.child({ module: 'reporter' }), config.cluster),
+      clock,
+      logger: logger.child({ module: 'reporter' }),
+    });
+    reporter.start();
+    cleanups.push(() => reporter.stop());
+
+    const metricsServer = await startMetricsServer({
+      registry: metrics,
+      host: config.metricsAddress.host,
+      port: config.metricsAddress.port,
+      logger,
+    });
+    cleanups.push(() => metricsServer.close());
+
+    const source = new LocalTaskSource({
+      dir: config.tasksDir,
+      store,
+      logger: logger.child({ module: 'local-source' }),
+      clock,
+      cluster: config.cluster,
+      pollIntervalMs: Math.max(config.pollIntervalMs, 1_000),
+    });
+    await source.start();
+    cleanups.push(() => source.stop());
+
+    state = 'running';
+    logger.info('ecsd ready', {
+      cluster: config.cluster,
+      tasksDir: config.tasksDir,
+      tasks: store.listTasks().length,
+      metrics: `http://${config.metricsAddress.host}:${metricsServer.port}/metrics`,
+      checkpoint: store.durable,
+    });
+    return {
+      store,
+      state: () => state,
+      metricsPort: () => metricsServer.port,
+      async stop() {
+        if (state === 'stopping' || state === 'stopped') return;
+        state = 'stopping';
+        await shutdown();
+        state = 'stopped';
+      },
+    };
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+}
+
+/**
+ * Task cpu/memory limits need the `/ecs` cgroup root. Upstream turns the feature off silently when the root
+ * cannot be created, unless ECS_ENABLE_TASK_CPU_MEM_LIMIT was set explicitly, which makes it fatal (9).
+ */
+function probeTaskCgroups(config: AgentConfig, cgroupVersion: '1' | '2', logger: Logger): boolean {
+  if (!config.enableTaskCpuMemLimit) return false;
+  const ok = cgroupVersion === '1' && canCreateCgroupRoot(config.cgroupPath);
+  if (ok) return true;
+  const why =
+    cgroupVersion === '1'
+      ? `cannot create the /ecs cgroup under ${config.cgroupPath}`
+      : 'the engine uses cgroup v2, which ecsd does not manage yet';
+  if (config.enableTaskCpuMemLimitExplicit) {
+    throw new AgentStartError(`ECS_ENABLE_TASK_CPU_MEM_LIMIT=true but ${why}`, 'terminal');
+  }
+  logger.warn('task-level cpu/memory limits disabled', { reason: why });
+  return false;
+}
+
+function readLocalPortRange(): { startPort: number; endPort: number } {
+  let text = '';
+  try {
+    text = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+  } catch {
+    // parseIpLocalPortRange falls back to upstream's 49153-65535.
+  }
+  return parseIpLocalPortRange(text);
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * The `ecsd` command. This file is the one place that reads process.env/argv and owns signals and exit
+ * codes (0 ok, 1 recoverable, 5 terminal — fact sheet 13).
+ */
+import { AgentStartError, EXIT_RECOVERABLE, EXIT_SUCCESS, EXIT_TERMINAL } from '../agent/errors.js';
+import { systemClock } from '../clock.js';
+import { ConfigError, configPrintJson, formatConfigPrint, loadConfig } from '../config/index.js';
+import { type ClosableLogger, createLogger } from '../logging/index.js';
+import { versionText } from '../version.js';
+import { type ParsedArgs, parseArgs, USAGE, UsageError } from './args.js';
+import { runHealthcheck } from './healthcheck.js';
+import { printTasks } from './tasks-command.js';
+
+async function main(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`ecsd: ${error.message}\n\n${USAGE}`);
+      return EXIT_TERMINAL;
+    }
+    throw error;
+  }
+  switch (args.command.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return EXIT_SUCCESS;
+    case 'version':
+      process.stdout.write(versionText());
+      return EXIT_SUCCESS;
+  }
+
+  if (args.command.kind === 'healthcheck') {
+    // A configuration that does not load means no agent can be running on it: unhealthy, not terminal.
+    const config = loadConfigOrExit(args)?.config;
+    return config ? runHealthcheck(config.agentHealthcheckHost, config.introspectionAddress.port) : EXIT_RECOVERABLE;
+  }
+
+  const loaded = loadConfigOrExit(args);
+  if (loaded === undefined) return EXIT_TERMINAL;
+  if (args.command.kind === 'config-print') {
+    process.stdout.write(
+      args.output === 'json' ? `${JSON.stringify(configPrintJson(loaded), null, 2)}\n` : formatConfigPrint(loaded),
+    );
+    return EXIT_SUCCESS;
+  }
+  if (args.command.kind === 'tasks') {
+    return printTasks(loaded.config, args.output, process.stdout);
+  }
+  return runAgent(loaded);
+}
+
+function loadConfigOrExit(args: ParsedArgs): ReturnType<typeof loadConfig> | undefined {
+  try {
+    return loadConfig({
+      env: process.env,
+      flags: {
+        ...(args.acceptInsecureCert === undefined ? {} : { acceptInsecureCert: args.acceptInsecureCert }),
+        ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
+        ...(args.logLevelDriver === undefined ? {} : { logLevelDriver: args.logLevelDriver }),
+        ...(args.logLevelOnInstance === undefined ? {} : { logLevelOnInstance: args.logLevelOnInstance }),
+        ...(args.tasksDir === undefined ? {} : { tasksDir: args.tasksDir }),
+        ...(args.configFilePath === undefined ? {} : { configFilePath: args.configFilePath }),
+      },
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`ecsd: invalid configuration:\n${error.message}\n`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+async function runAgent(loaded: ReturnType<typeof loadConfig>): Promise<number> {
+  const { config } = loaded;
+  const logger = createLogger({
+    level: config.logLevel,
+    levelOnInstance: config.logLevelOnInstance,
+    format: config.logOutputFormat,
+    ...(config.logFile ? { file: config.logFile } : {}),
+    rolloverType: config.logRolloverType,
+    maxFileSizeMB: config.logMaxFileSizeMB,
+    maxRollCount: config.logMaxRollCount,
+  });
+  for (const warning of loaded.warnings) logger.warn(warning);
+  const { startAgent } = await import('../agent/agent.js');
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    agent = await startAgent({ config, logger, clock: systemClock });
+  } catch (error) {
+    return exitFor(error, logger);
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info('shutting down; task containers keep running', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await agent.stop();
+  logger.info('stopped');
+  await logger.close();
+  return EXIT_SUCCESS;
+}
+
+async function exitFor(error: unknown, logger: ClosableLogger): Promise<number> {
+  let code = EXIT_RECOVERABLE;
+  if (error instanceof ConfigError) {
+    logger.crit('invalid configuration', { error: error.message });
+    code = EXIT_TERMINAL;
+  } else if (error instanceof AgentStartError) {
+    logger.crit('agent could not start', { error: error.message, cause: error.cause });
+    code = error.exitCode;
+  } else {
+    logger.crit('agent could not start', { error });
+  }
+  await logger.close();
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `ecsd: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = EXIT_RECOVERABLE;
+  },
+);

@@ -1,0 +1,121 @@
+// The containers loop on the real engine, driven through the local task-definition source of a real
+// `ecsd` process: dependencies over a shared volume, exit codes, OOM, essential exits, stop escalation.
+import test from 'ava';
+import { AgentProcess, docker, TEST_IMAGE } from './helpers/agent-process.js';
+
+async function withAgent(t: { teardown(fn: () => Promise<void>): void }): Promise<AgentProcess> {
+  const agent = new AgentProcess();
+  t.teardown(() => agent.cleanup());
+  await agent.start();
+  return agent;
+}
+
+test('a dependent reads what its SUCCESS dependency wrote to a shared task volume', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('share.json', {
+    family: 'share',
+    memory: '256',
+    volumes: [{ name: 'scratch' }],
+    containerDefinitions: [
+      {
+        name: 'writer',
+        image: TEST_IMAGE,
+        essential: false,
+        command: ['sh', '-c', 'echo written-by-writer > /data/msg'],
+        mountPoints: [{ sourceVolume: 'scratch', containerPath: '/data' }],
+      },
+      {
+        name: 'reader',
+        image: TEST_IMAGE,
+        essential: true,
+        command: ['sh', '-c', 'cat /data/msg; exec sleep 3600'],
+        mountPoints: [{ sourceVolume: 'scratch', containerPath: '/data', readOnly: true }],
+        dependsOn: [{ containerName: 'writer', condition: 'SUCCESS' }],
+      },
+    ],
+  });
+  const task = await agent.waitForTask('share', (task) => task.KnownStatus === 'RUNNING');
+  const writer = task.Containers.find((c) => c.Name === 'writer')!;
+  const reader = task.Containers.find((c) => c.Name === 'reader')!;
+  t.is(writer.KnownStatus, 'STOPPED');
+  t.is(writer.ExitCode, 0);
+  t.is(reader.KnownStatus, 'RUNNING');
+  t.is(await docker('logs', reader.DockerId), 'written-by-writer');
+});
+
+test('an essential container exit code is propagated and stops the task', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('exit42.json', {
+    family: 'exit42',
+    memory: '256',
+    containerDefinitions: [
+      { name: 'main', image: TEST_IMAGE, essential: true, command: ['sh', '-c', 'sleep 1; exit 42'] },
+      {
+        name: 'sidecar',
+        image: TEST_IMAGE,
+        essential: false,
+        command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
+      },
+    ],
+  });
+  const task = await agent.waitForTask('exit42', (task) => task.KnownStatus === 'STOPPED');
+  const main = task.Containers.find((c) => c.Name === 'main')!;
+  const sidecar = task.Containers.find((c) => c.Name === 'sidecar')!;
+  t.is(main.ExitCode, 42);
+  t.is(sidecar.KnownStatus, 'STOPPED', 'the essential exit stopped the non-essential sidecar too');
+  t.is(task.DesiredStatus, 'STOPPED');
+});
+
+test('a non-essential container exiting leaves the task running', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('nonessential.json', {
+    family: 'nonessential',
+    memory: '256',
+    containerDefinitions: [
+      { name: 'main', image: TEST_IMAGE, essential: true, command: ['sleep', '3600'] },
+      { name: 'oneshot', image: TEST_IMAGE, essential: false, command: ['sh', '-c', 'exit 3'] },
+    ],
+  });
+  const task = await agent.waitForTask('nonessential', (task) =>
+    task.Containers.some((c) => c.Name === 'oneshot' && c.KnownStatus === 'STOPPED'),
+  );
+  t.is(task.KnownStatus, 'RUNNING');
+  t.is(task.Containers.find((c) => c.Name === 'oneshot')?.ExitCode, 3);
+  t.is(task.Containers.find((c) => c.Name === 'main')?.KnownStatus, 'RUNNING');
+});
+
+test('a container killed by the OOM killer is reported with OutOfMemoryError', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('oom.json', {
+    family: 'oom',
+    memory: '256',
+    containerDefinitions: [
+      // `tail /dev/zero` buffers an endless line: memory grows until the 8 MiB limit kills it.
+      { name: 'hog', image: TEST_IMAGE, essential: true, memory: 8, command: ['tail', '/dev/zero'] },
+    ],
+  });
+  const task = await agent.waitForTask('oom', (task) => task.KnownStatus === 'STOPPED');
+  const hog = task.Containers[0]!;
+  t.regex(hog.Reason ?? '', /^OutOfMemoryError: Container killed due to memory usage/);
+  t.is(hog.ExitCode, 137);
+});
+
+test('removing the task file stops it; a container ignoring SIGTERM is killed after stopTimeout', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('stubborn.json', {
+    family: 'stubborn',
+    memory: '256',
+    containerDefinitions: [
+      // busybox sleep as PID 1 ignores SIGTERM, so only the SIGKILL after the grace period ends it.
+      { name: 'sleeper', image: TEST_IMAGE, essential: true, stopTimeout: 2, command: ['sleep', '3600'] },
+    ],
+  });
+  const running = await agent.waitForTask('stubborn', (task) => task.KnownStatus === 'RUNNING');
+  const started = Date.now();
+  agent.removeTaskDefinition('stubborn.json');
+  const stopped = await agent.waitForTask('stubborn', (task) => task.KnownStatus === 'STOPPED');
+  t.is(stopped.Arn, running.Arn);
+  t.is(stopped.Containers[0]?.ExitCode, 137, 'SIGKILL after the grace period');
+  t.true(Date.now() - started >= 2_000, 'the grace period was honoured before SIGKILL');
+  t.is(await docker('inspect', '--format', '{{.State.Status}}', running.Containers[0]!.DockerId), 'exited');
+});

@@ -1,0 +1,197 @@
+/**
+ * Runs the real `ecsd` binary (compiled JS) as a child process against the real Docker engine, in a temp
+ * directory of its own with a unique cluster name, so integration tests can start, SIGKILL and restart it
+ * and read its store the way `ecsd tasks` does. Every container the agent creates carries the cluster label;
+ * cleanup removes exactly those.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type TaskResponse, toTaskResponse } from '../../src/http/task-response.js';
+import { openStoreReadOnly } from '../../src/store/index.js';
+
+const execFileAsync = promisify(execFile);
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const MAIN_JS = join(REPO_ROOT, 'dist/src/cli/main.js');
+export const TEST_IMAGE = 'ecsd-test/busybox:latest';
+
+export interface AgentProcessOptions {
+  env?: Record<string, string>;
+}
+
+export class AgentProcess {
+  readonly dir = mkdtempSync(join(tmpdir(), 'ecsd-it-'));
+  readonly dataDir = join(this.dir, 'data');
+  readonly tasksDir = join(this.dir, 'tasks');
+  readonly cluster = `it-${randomBytes(4).toString('hex')}`;
+  private child: ChildProcess | undefined;
+  private output = '';
+  /** Output of earlier runs of this agent (before a restart). */
+  private earlierOutput = '';
+  private exited: Promise<number | null> | undefined;
+
+  constructor(private readonly options: AgentProcessOptions = {}) {
+    mkdirSync(this.tasksDir, { recursive: true });
+  }
+
+  /** Starts the agent and resolves once it logged readiness. */
+  async start(): Promise<void> {
+    this.earlierOutput += this.output;
+    this.output = '';
+    const child = spawn(process.execPath, [MAIN_JS, '--tasks-dir', this.tasksDir], {
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        ECS_DATADIR: this.dataDir,
+        ECS_CLUSTER: this.cluster,
+        ECSD_CONFIG_FILE: '/dev/null',
+        ECSD_METRICS_ADDRESS: '127.0.0.1:0',
+        ECS_LOG_OUTPUT_FORMAT: 'json',
+        ECS_LOGLEVEL: 'debug',
+        ECSD_POLL_INTERVAL: '200ms',
+        ...this.options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    await this.waitFor(() => this.output.includes('ecsd ready') || child.exitCode !== null, 30_000, 'agent ready');
+    if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${this.output}`);
+  }
+
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The metrics port the agent bound (it is started with port 0), read from its readiness line. */
+  metricsPort(): number {
+    const match = /"metrics":"http:\/\/127\.0\.0\.1:(\d+)\/metrics"/.exec(this.output);
+    if (!match) throw new Error('agent did not log its metrics address');
+    return Number(match[1]);
+  }
+
+  /** Per task: when the source stored it and when its containers all started (Docker's StartedAt). */
+  taskTimings(): Array<{ arn: string; createdAtMs: number; runningAtMs: number }> {
+    const store = openStoreReadOnly({ dataDir: this.dataDir });
+    if (!store) return [];
+    try {
+      return store.listTasks().flatMap((task) => {
+        const started = store.listContainers(task.arn).map((c) => c.startedAtMs);
+        if (started.some((ms) => ms === undefined)) return [];
+        return [{ arn: task.arn, createdAtMs: task.createdAtMs, runningAtMs: Math.max(...(started as number[])) }];
+      });
+    } finally {
+      store.close();
+    }
+  }
+
+  logs(): string {
+    return this.earlierOutput + this.output;
+  }
+
+  /** Sends a signal and waits for the exit code. */
+  async signal(signal: NodeJS.Signals): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill(signal);
+    return (await this.exited) ?? null;
+  }
+
+  writeTaskDefinition(fileName: string, definition: unknown): void {
+    writeFileSync(join(this.tasksDir, fileName), JSON.stringify(definition, null, 2));
+  }
+
+  removeTaskDefinition(fileName: string): void {
+    rmSync(join(this.tasksDir, fileName), { force: true });
+  }
+
+  /** The tasks as `ecsd tasks --output json` shows them (read straight from the store file). */
+  tasks(): TaskResponse[] {
+    const store = openStoreReadOnly({ dataDir: this.dataDir });
+    if (!store) return [];
+    try {
+      return store
+        .listTasks()
+        .map((task) => toTaskResponse(task, store.listContainers(task.arn), { withOutcome: true }));
+    } finally {
+      store.close();
+    }
+  }
+
+  taskByFamily(family: string): TaskResponse | undefined {
+    return (
+      this.tasks().find((t) => t.Family === family && t.DesiredStatus !== 'STOPPED') ??
+      this.tasks().find((t) => t.Family === family)
+    );
+  }
+
+  async waitForTask(
+    family: string,
+    predicate: (task: TaskResponse) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<TaskResponse> {
+    let last: TaskResponse | undefined;
+    await this.waitFor(
+      () => {
+        last = this.taskByFamily(family);
+        return last !== undefined && predicate(last);
+      },
+      timeoutMs,
+      `task ${family}`,
+    );
+    return last!;
+  }
+
+  async waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}\n--- agent output (tail) ---\n${this.output.slice(-4000)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** IDs of the Docker containers of this agent's cluster (running or not). */
+  async dockerContainerIds(): Promise<string[]> {
+    const { stdout } = await execFileAsync('docker', [
+      'ps',
+      '-aq',
+      '--no-trunc',
+      '--filter',
+      `label=com.amazonaws.ecs.cluster=${this.cluster}`,
+    ]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.signal('SIGKILL');
+    const ids = await this.dockerContainerIds();
+    if (ids.length > 0) await execFileAsync('docker', ['rm', '-f', '-v', ...ids]).catch(() => {});
+    const { stdout } = await execFileAsync('docker', [
+      'volume',
+      'ls',
+      '-q',
+      '--filter',
+      `label=com.amazonaws.ecs.cluster=${this.cluster}`,
+    ]);
+    const volumes = stdout.split('\n').filter(Boolean);
+    if (volumes.length > 0) await execFileAsync('docker', ['volume', 'rm', '-f', ...volumes]).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('docker', args);
+  return stdout.trim();
+}
