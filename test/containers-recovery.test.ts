@@ -56,7 +56,11 @@ test('a container removed behind the agent is reported STOPPED and the task stop
   const agent = new AgentProcess();
   t.teardown(() => agent.cleanup());
   await agent.start();
-  agent.writeTaskDefinition('victim.json', { family: 'victim', memory: '256', containerDefinitions: [sleeper('main')] });
+  agent.writeTaskDefinition('victim.json', {
+    family: 'victim',
+    memory: '256',
+    containerDefinitions: [sleeper('main')],
+  });
   const task = await agent.waitForTask('victim', (task) => task.KnownStatus === 'RUNNING');
   await docker('rm', '-f', task.Containers[0]!.DockerId);
   const stopped = await agent.waitForTask('victim', (task) => task.KnownStatus === 'STOPPED');
