@@ -11,6 +11,7 @@ import { type ContainerCreateBody, type DockerEngine, LABEL_CLUSTER, LABEL_TASK_
 import {
   CannotCreateContainerError,
   CannotStartContainerError,
+  ContainerVanishedError,
   DockerTimeoutError,
   type EcsdError,
   isEcsdError,
@@ -42,8 +43,14 @@ export interface ContainersExecutorDeps {
   randomHex?: (bytes: number) => string;
 }
 
+/** Upstream retries a failed stop up to 5 times before giving up on it (fact sheet 4.3). */
+const MAX_STOP_ATTEMPTS = 5;
+/** How long a ping may take before Docker counts as not answering (fact sheet 4.6: 5 s). */
+const ENGINE_PING_TIMEOUT_MS = 5_000;
+
 export class ContainersExecutor {
   private readonly randomHex: (bytes: number) => string;
+  private readonly stopAttempts = new Map<string, number>();
 
   constructor(private readonly deps: ContainersExecutorDeps) {
     this.randomHex = deps.randomHex ?? ((bytes) => randomBytes(bytes).toString('hex'));
@@ -216,10 +223,57 @@ export class ContainersExecutor {
     await this.deps.view.refresh(id);
   }
 
+  /**
+   * docker stop, retried by the runtime with backoff on transient errors; after MAX_STOP_ATTEMPTS the
+   * container is marked STOPPED anyway if Docker still answers a ping (fact sheet 4.3, 4.6), so one
+   * unkillable container cannot hold its task forever. A container that is gone is simply re-observed.
+   */
   private async stop(taskArn: string, containerName: string, graceSec: number): Promise<void> {
     const id = this.dockerIdOf(taskArn, containerName);
-    await this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs);
+    const attemptKey = `${taskArn}\n${containerName}`;
+    try {
+      await this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs);
+      this.stopAttempts.delete(attemptKey);
+    } catch (error) {
+      if (error instanceof ContainerVanishedError) {
+        this.stopAttempts.delete(attemptKey);
+        await this.deps.view.refresh(id);
+        return;
+      }
+      const attempts = (this.stopAttempts.get(attemptKey) ?? 0) + 1;
+      this.stopAttempts.set(attemptKey, attempts);
+      if (attempts < MAX_STOP_ATTEMPTS || !(await this.engineAnswers())) throw error;
+      this.stopAttempts.delete(attemptKey);
+      this.deps.logger.error('container did not stop; marking it STOPPED', {
+        taskArn,
+        container: containerName,
+        attempts,
+        error,
+      });
+      this.deps.store.recordObservation({
+        taskArn,
+        containers: [
+          {
+            name: containerName,
+            patch: {
+              knownStatus: 'STOPPED',
+              reason: isEcsdError(error) ? error.toReason() : `CannotStopContainerError: ${String(error)}`,
+            },
+          },
+        ],
+      });
+      return;
+    }
     await this.deps.view.refresh(id);
+  }
+
+  private async engineAnswers(): Promise<boolean> {
+    try {
+      await this.deps.engine.ping(ENGINE_PING_TIMEOUT_MS);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private dockerIdOf(taskArn: string, containerName: string): string {

@@ -64,6 +64,14 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
   /** Ids with an inspect queued on the chain but not yet sent: a further hint needs no further inspect. */
   const queued = new Set<string>();
   const coalesceTimers = new Map<string, { cancel(): void }>();
+  /**
+   * When the last inspect of each id was sent, and the newest event time seen for ids with a pending hint.
+   * An inspect sent after an event already reflects it, so the hint is dropped: the executor refreshes a
+   * container right after each create/start/stop, and without this every such call would cost a second,
+   * event-driven inspect of the same state.
+   */
+  const inspectSentAtMs = new Map<string, number>();
+  const pendingEventAtMs = new Map<string, number>();
   let unsubscribeEvents: (() => void) | undefined;
   let resyncTimer: { cancel(): void } | undefined;
   let relistInFlight: Promise<void> | undefined;
@@ -92,6 +100,7 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
     const previous = cache.get(id);
     if (previous === undefined) return;
     cache.delete(id);
+    inspectSentAtMs.delete(id);
     if (previous.taskArn !== undefined) {
       const ids = taskIndex.get(previous.taskArn);
       ids?.delete(id);
@@ -111,6 +120,7 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
   /** Inspects `id` (callers may pass a name; the cache is keyed by the id Docker returns). */
   const inspectInto = async (key: string): Promise<ObservedContainer | undefined> => {
     queued.delete(key);
+    inspectSentAtMs.set(key, clock.nowMs());
     const observed = await engine.inspectContainer(key);
     if (state === 'stopped') return observed;
     if (observed === undefined) {
@@ -139,13 +149,17 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
   };
 
   /** Event path: coalesce bursts, skip if an inspect for this id is already waiting to be sent. */
-  const hint = (id: string): void => {
+  const hint = (id: string, eventAtMs: number): void => {
+    pendingEventAtMs.set(id, Math.max(eventAtMs, pendingEventAtMs.get(id) ?? 0));
     if (state === 'stopped' || coalesceTimers.has(id)) return;
     coalesceTimers.set(
       id,
       clock.setTimeout(() => {
         coalesceTimers.delete(id);
+        const newestEventAtMs = pendingEventAtMs.get(id) ?? Number.POSITIVE_INFINITY;
+        pendingEventAtMs.delete(id);
         if (state === 'stopped' || queued.has(id)) return;
+        if ((inspectSentAtMs.get(id) ?? Number.NEGATIVE_INFINITY) > newestEventAtMs) return;
         refresh(id).catch((error: unknown) => {
           logger.warn('event-driven inspect failed; the next relist will retry', { id, error: errorMessage(error) });
         });
@@ -157,7 +171,7 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
     if (event.type !== 'container' || event.id === '') return;
     // exec_* and similar actions do not change the container's own state.
     if (event.action.startsWith('exec_')) return;
-    if (cache.has(event.id) || matchesLabelFilter(event.labels, labelFilter)) hint(event.id);
+    if (cache.has(event.id) || matchesLabelFilter(event.labels, labelFilter)) hint(event.id, event.timeMs);
   };
 
   const inspectAll = async (ids: string[]): Promise<void> => {
@@ -224,6 +238,7 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
     resyncTimer = undefined;
     for (const timer of coalesceTimers.values()) timer.cancel();
     coalesceTimers.clear();
+    pendingEventAtMs.clear();
   };
 
   return {

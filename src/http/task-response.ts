@@ -87,13 +87,16 @@ function toContainerResponse(
   if (record.imageId) response.ImageID = record.imageId;
   if (record.createdAtMs !== undefined) response.CreatedAt = new Date(record.createdAtMs).toISOString();
   if (record.startedAtMs !== undefined) response.StartedAt = new Date(record.startedAtMs).toISOString();
-  if (record.portBindings.length > 0) {
-    response.Ports = record.portBindings.map((b) => ({
+  // Docker lists a published port once per address family (0.0.0.0 and ::); the response names it once.
+  const ports = new Map<string, PortResponse>();
+  for (const b of record.portBindings) {
+    ports.set(`${b.containerPort}/${b.protocol}/${b.hostPort}`, {
       ContainerPort: b.containerPort,
       Protocol: b.protocol,
       HostPort: b.hostPort,
-    }));
+    });
   }
+  if (ports.size > 0) response.Ports = [...ports.values()];
   const volumes = (spec?.mountPoints ?? []).map((mount) => {
     const volume = task.spec.volumes.find((v) => v.name === mount.sourceVolume);
     const source = volume?.type === 'host' && volume.sourcePath ? volume.sourcePath : mount.sourceVolume;
