@@ -352,13 +352,18 @@ function asCreateError(error: unknown): EcsdError {
   return new CannotCreateContainerError(error instanceof Error ? error.message : String(error), { cause: error });
 }
 
-/** Go's time.Duration String() for whole-second values, as upstream reasons print timeouts (`3m0s`). */
+/** Go's time.Duration String() (`3m0s`, `1m30.5s`, `500ms`), as upstream reasons print timeouts. */
 export function formatGoDuration(ms: number): string {
-  const totalSec = Math.round(ms / 1000);
-  const h = Math.floor(totalSec / 3600);
-  const m = Math.floor((totalSec % 3600) / 60);
-  const s = totalSec % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${trimZeros(ms.toFixed(3))}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = trimZeros(((ms % 60_000) / 1000).toFixed(3));
+  if (h > 0) return `${h}h${m}m${seconds}s`;
+  if (m > 0) return `${m}m${seconds}s`;
+  return `${seconds}s`;
+}
+
+function trimZeros(fixed: string): string {
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
 }

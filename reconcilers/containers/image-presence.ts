@@ -22,6 +22,10 @@ export function createImagePresence(options: {
   const presentTtlMs = options.presentTtlMs ?? 5 * 60_000;
   const known = new Map<string, { present: boolean; checkedAtMs: number }>();
   const inflight = new Map<string, Promise<boolean>>();
+  /** Bumped by invalidate(): an inspect that started before it must not cache its (possibly stale) answer. */
+  const epochs = new Map<string, number>();
+  let globalEpoch = 0;
+  const epochOf = (ref: string): string => `${globalEpoch}/${epochs.get(ref) ?? 0}`;
 
   async function check(ref: string): Promise<boolean> {
     const cached = known.get(ref);
@@ -29,14 +33,20 @@ export function createImagePresence(options: {
     if (cached && now - cached.checkedAtMs < (cached.present ? presentTtlMs : absentTtlMs)) return cached.present;
     let pending = inflight.get(ref);
     if (!pending) {
-      pending = options.engine
+      const startedEpoch = epochOf(ref);
+      const request: Promise<boolean> = options.engine
         .inspectImage(ref)
         .then((image) => {
-          known.set(ref, { present: image !== undefined, checkedAtMs: options.nowMs() });
+          if (epochOf(ref) === startedEpoch) {
+            known.set(ref, { present: image !== undefined, checkedAtMs: options.nowMs() });
+          }
           return image !== undefined;
         })
-        .finally(() => inflight.delete(ref));
-      inflight.set(ref, pending);
+        .finally(() => {
+          if (inflight.get(ref) === request) inflight.delete(ref);
+        });
+      pending = request;
+      inflight.set(ref, request);
     }
     return pending;
   }
@@ -48,8 +58,15 @@ export function createImagePresence(options: {
       return new Set(unique.filter((_, i) => answers[i]));
     },
     invalidate(ref) {
-      if (ref === undefined) known.clear();
-      else known.delete(ref);
+      if (ref === undefined) {
+        globalEpoch++;
+        known.clear();
+        inflight.clear();
+      } else {
+        epochs.set(ref, (epochs.get(ref) ?? 0) + 1);
+        known.delete(ref);
+        inflight.delete(ref);
+      }
     },
   };
 }

@@ -36,7 +36,13 @@ const VALUE_FLAGS = new Set([
   'output',
   'o',
 ]);
-const BOOLEAN_FLAGS = new Set(['k', 'version', 'healthcheck', 'help', 'h']);
+/**
+ * Upstream flags that launchers pass and that change nothing here: `-windows-service` is Windows-only and
+ * `-blackhole-ec2-metadata` concerns IMDS routing that ecsd never uses (it never calls IMDS). Accepting them
+ * keeps a launcher written for the upstream agent from exiting 5.
+ */
+const ACCEPTED_NO_OP_FLAGS = new Set(['windows-service', 'blackhole-ec2-metadata']);
+const BOOLEAN_FLAGS = new Set(['k', 'version', 'healthcheck', 'help', 'h', ...ACCEPTED_NO_OP_FLAGS]);
 
 export const USAGE = `Usage: ecsd [command] [flags]
 

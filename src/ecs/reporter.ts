@@ -1,8 +1,10 @@
 /**
- * Drains the store's durable outbox to a sink, strictly in order, at least once: an entry is acked (and the
- * task's/containers' sent status advanced) only after the sink accepted it, and a failed head entry is
- * retried with backoff before anything behind it (fact sheet 1.10: 1 s → 30 s, ×1.3, 20 % jitter). In local
- * mode the sink is the log; the control-plane issue plugs SubmitTaskStateChange in behind the same interface.
+ * Drains the store's durable outbox to a sink, at least once and in order **per task** (fact sheet 1.10):
+ * each task's oldest entry is its head; heads of different tasks are submitted concurrently (at most 10, as
+ * upstream's semaphore), and a task whose head is rejected backs off (1 s → 30 s, ×1.3, 20 % jitter) without
+ * holding back any other task. An entry is acked — and the task's/containers' sent status advanced — only
+ * after the sink accepted it. In local mode the sink is the log; the control-plane issue plugs
+ * SubmitTaskStateChange in behind the same interface.
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/types.js';
@@ -21,23 +23,38 @@ export interface ReporterOptions {
   logger: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Tasks submitted at once (upstream: 10). */
+  maxConcurrentTasks?: number;
+  /** How many of the oldest outbox entries are scanned for heads per round. */
+  scanWindow?: number;
   random?: () => number;
 }
+
+interface TaskBackoff {
+  delayMs: number;
+  untilMs: number;
+}
+
+const BACKOFF_MULTIPLIER = 1.3;
+const BACKOFF_JITTER = 0.2;
 
 export class OutboxReporter {
   private running = false;
   private wake: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly backoff = new Map<string, TaskBackoff>();
 
   constructor(private readonly options: ReporterOptions) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.abort = new AbortController();
     this.unsubscribe = this.options.store.onChange((change) => {
-      if (change.tables.has('outbox')) this.wake?.();
+      if (change.tables.has('outbox')) this.nudge();
     });
     this.loopDone = this.run();
   }
@@ -46,12 +63,17 @@ export class OutboxReporter {
     this.running = false;
     this.unsubscribe?.();
     this.abort.abort(new Error('reporter stopping'));
-    this.wake?.();
+    this.nudge();
     await this.loopDone;
+    await Promise.allSettled(this.inFlight.values());
   }
 
-  /** Submit everything currently in the outbox; used by tests and by shutdown. */
+  /**
+   * Submit everything in the outbox now, oldest first, stopping at the first rejection. Only while the
+   * background loop is not running (tests, tools), so an entry is never submitted twice at once.
+   */
   async drain(): Promise<number> {
+    if (this.running) throw new Error('drain() is only for a reporter that is not running');
     let sent = 0;
     for (;;) {
       const [head] = this.options.store.peekOutbox(1);
@@ -62,37 +84,78 @@ export class OutboxReporter {
     }
   }
 
+  private nudge(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
   private async run(): Promise<void> {
+    const maxConcurrent = this.options.maxConcurrentTasks ?? 10;
+    while (this.running) {
+      const nowMs = this.options.clock.nowMs();
+      const { ready, nextWakeMs } = this.readyHeads(nowMs);
+      for (const head of ready.slice(0, Math.max(0, maxConcurrent - this.inFlight.size))) {
+        const submission = this.submit(head).finally(() => {
+          this.inFlight.delete(head.taskArn);
+          this.nudge();
+        });
+        this.inFlight.set(head.taskArn, submission);
+      }
+      const woken = new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      const waits: Array<Promise<unknown>> = [woken];
+      if (nextWakeMs !== undefined) {
+        waits.push(this.options.clock.sleep(Math.max(0, nextWakeMs - nowMs), this.abort.signal).catch(() => {}));
+      }
+      await Promise.race(waits);
+    }
+  }
+
+  /** Each task's oldest entry, if the task is neither in flight nor backing off; and when to look again. */
+  private readyHeads(nowMs: number): { ready: OutboxEntry[]; nextWakeMs?: number } {
+    const seen = new Set<string>();
+    const ready: OutboxEntry[] = [];
+    let nextWakeMs: number | undefined;
+    for (const entry of this.options.store.peekOutbox(this.options.scanWindow ?? 1_000)) {
+      if (seen.has(entry.taskArn)) continue;
+      seen.add(entry.taskArn);
+      if (this.inFlight.has(entry.taskArn)) continue;
+      const backoff = this.backoff.get(entry.taskArn);
+      if (backoff && backoff.untilMs > nowMs) {
+        nextWakeMs = Math.min(nextWakeMs ?? backoff.untilMs, backoff.untilMs);
+        continue;
+      }
+      ready.push(entry);
+    }
+    return nextWakeMs === undefined ? { ready } : { ready, nextWakeMs };
+  }
+
+  private async submit(head: OutboxEntry): Promise<void> {
     const minMs = this.options.minBackoffMs ?? 1_000;
     const maxMs = this.options.maxBackoffMs ?? 30_000;
     const random = this.options.random ?? Math.random;
-    let backoffMs = minMs;
-    while (this.running) {
-      const [head] = this.options.store.peekOutbox(1);
-      if (!head) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = undefined;
-        continue;
-      }
-      try {
-        await this.options.sink.submit(head);
-        this.acknowledge(head);
-        backoffMs = minMs;
-      } catch (error) {
-        this.options.store.markOutboxAttempt(head.seq);
-        const delayMs = backoffMs + random() * backoffMs * 0.2;
-        this.options.logger.warn('state change not accepted; retrying', {
-          taskArn: head.taskArn,
-          seq: head.seq,
-          attempt: head.attempts + 1,
-          retryInMs: Math.round(delayMs),
-          error,
-        });
-        backoffMs = Math.min(maxMs, backoffMs * 1.3);
-        await this.options.clock.sleep(delayMs, this.abort.signal).catch(() => {});
-      }
+    try {
+      await this.options.sink.submit(head);
+      this.acknowledge(head);
+      const backoff = this.backoff.get(head.taskArn);
+      if (backoff) backoff.delayMs = minMs;
+    } catch (error) {
+      this.options.store.markOutboxAttempt(head.seq);
+      const delayMs = this.backoff.get(head.taskArn)?.delayMs ?? minMs;
+      const waitMs = delayMs + random() * delayMs * BACKOFF_JITTER;
+      this.backoff.set(head.taskArn, {
+        delayMs: Math.min(maxMs, delayMs * BACKOFF_MULTIPLIER),
+        untilMs: this.options.clock.nowMs() + waitMs,
+      });
+      this.options.logger.warn('state change not accepted; retrying', {
+        taskArn: head.taskArn,
+        seq: head.seq,
+        attempt: head.attempts + 1,
+        retryInMs: Math.round(waitMs),
+        error,
+      });
     }
   }
 
@@ -117,6 +180,9 @@ export class OutboxReporter {
       }
       store.ackOutbox(entry.seq);
     });
+    if (!store.peekOutbox(this.options.scanWindow ?? 1_000).some((e) => e.taskArn === entry.taskArn)) {
+      this.backoff.delete(entry.taskArn);
+    }
   }
 }
 

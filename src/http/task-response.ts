@@ -103,7 +103,7 @@ function toContainerResponse(
     return { Source: source, Destination: mount.containerPath };
   });
   if (volumes.length > 0) response.Volumes = volumes;
-  response.Networks = [{ NetworkMode: task.spec.networkMode, IPv4Addresses: [] }];
+  // Upstream reports Networks only for awsvpc tasks, whose addresses come from the ENI (not supported yet).
   response.RestartCount = 0;
   if (options.withOutcome) {
     response.KnownStatus = toBackendContainerStatus(record.knownStatus);

@@ -1,0 +1,247 @@
+/**
+ * The outbox reporter over a real in-memory store: order, retry of the head with backoff (fact sheet 1.10),
+ * sent-status advance after an ack, drain and stop, and the local-mode logging sink.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { loggingSink, OutboxReporter, type StateChangeSink } from '../src/ecs/reporter.js';
+import { createCapturingLogger, silentLogger } from '../src/logging/index.js';
+import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
+import { openStore } from '../src/store/index.js';
+import type { DesiredStateStore, OutboxEntry } from '../src/store/records.js';
+import { FakeClock, flushAsync } from './helpers/fake-clock.js';
+
+const TASK_A = 'arn:aws:ecs:us-west-2:123456789012:task/default/aaaa';
+const TASK_B = 'arn:aws:ecs:us-west-2:123456789012:task/default/bbbb';
+
+function containerSpec(name: string): ContainerSpec {
+  return {
+    name,
+    image: 'busybox:latest',
+    environment: {},
+    essential: true,
+    cpuUnits: 0,
+    memoryMiB: 0,
+    portMappings: [],
+    mountPoints: [],
+    volumesFrom: [],
+    links: [],
+    dependsOn: [],
+    dockerConfig: {},
+    startTimeoutSec: 0,
+    stopTimeoutSec: 0,
+  };
+}
+
+function taskSpec(arn: string): TaskSpec {
+  return {
+    arn,
+    family: 'web',
+    version: '1',
+    source: 'local',
+    desiredStatus: 'RUNNING',
+    networkMode: 'bridge',
+    cpuVcpu: 0,
+    memoryMiB: 0,
+    containers: [containerSpec('app'), containerSpec('side')],
+    volumes: [],
+  };
+}
+
+function memoryStore(t: ExecutionContext): DesiredStateStore {
+  const { store } = openStore({ dataDir: '/nonexistent', checkpoint: false, logger: silentLogger });
+  t.teardown(() => store.close());
+  return store;
+}
+
+/** A sink that records every submission and rejects while `failures` says so for that seq. */
+function recordingSink(failures: Map<number, number> = new Map()): StateChangeSink & { seqs: number[] } {
+  const seqs: number[] = [];
+  return {
+    seqs,
+    async submit(entry: OutboxEntry) {
+      seqs.push(entry.seq);
+      const left = failures.get(entry.seq) ?? 0;
+      if (left === Infinity || left > 0) {
+        failures.set(entry.seq, left - 1);
+        throw new Error(`rejected ${entry.seq}`);
+      }
+    },
+  };
+}
+
+function taskChange(taskArn: string, status: string, containers: Array<[string, string]> = []) {
+  return {
+    taskArn,
+    kind: 'task' as const,
+    payload: { status, containers: containers.map(([containerName, s]) => ({ containerName, status: s })) },
+  };
+}
+
+function startReporter(t: ExecutionContext, store: DesiredStateStore, sink: StateChangeSink, clock = new FakeClock()) {
+  const capture = createCapturingLogger();
+  const reporter = new OutboxReporter({ store, sink, clock, logger: capture.logger, random: () => 0 });
+  reporter.start();
+  t.teardown(() => reporter.stop());
+  return { reporter, clock, lines: capture.lines };
+}
+
+test('entries are submitted in seq order, including ones appended while the reporter waits', async (t) => {
+  const store = memoryStore(t);
+  store.appendOutbox([taskChange(TASK_A, 'PENDING'), taskChange(TASK_B, 'PENDING')]);
+  const sink = recordingSink();
+  startReporter(t, store, sink);
+  await flushAsync();
+  t.deepEqual(sink.seqs, [1, 2]);
+  store.appendOutbox([taskChange(TASK_A, 'RUNNING')]);
+  store.appendOutbox([taskChange(TASK_B, 'RUNNING')]);
+  await flushAsync();
+  t.deepEqual(sink.seqs, [1, 2, 3, 4]);
+  t.is(store.outboxDepth(), 0);
+});
+
+test('a rejected head is retried with backoff and nothing behind it is submitted first', async (t) => {
+  const store = memoryStore(t);
+  store.appendOutbox([taskChange(TASK_A, 'PENDING'), taskChange(TASK_A, 'RUNNING'), taskChange(TASK_A, 'STOPPED')]);
+  const sink = recordingSink(new Map([[1, 2]]));
+  const { clock, lines } = startReporter(t, store, sink);
+  await flushAsync();
+  t.deepEqual(sink.seqs, [1]);
+  t.is(store.peekOutbox(1)[0]?.attempts, 1, 'the failed attempt is counted in the store');
+  t.is(clock.nextDueMs(), clock.nowMs() + 1000, 'first retry after 1 s');
+
+  await clock.advanceAsync(999);
+  t.deepEqual(sink.seqs, [1], 'not before the backoff has passed');
+  await clock.advanceAsync(1);
+  t.deepEqual(sink.seqs, [1, 1]);
+  t.is(clock.nextDueMs(), clock.nowMs() + 1300, 'second retry after 1 s × 1.3');
+
+  await clock.advanceAsync(1300);
+  t.deepEqual(sink.seqs, [1, 1, 1, 2, 3]);
+  t.is(store.outboxDepth(), 0);
+  const warnings = lines.filter((line) => line.level === 'warn');
+  t.deepEqual(
+    warnings.map((line) => [line.fields['seq'], line.fields['attempt'], line.fields['retryInMs']]),
+    [
+      [1, 1, 1000],
+      [1, 2, 1300],
+    ],
+  );
+});
+
+test('after a success the backoff starts again from the minimum', async (t) => {
+  const store = memoryStore(t);
+  store.appendOutbox([taskChange(TASK_A, 'PENDING'), taskChange(TASK_A, 'RUNNING')]);
+  const sink = recordingSink(
+    new Map([
+      [1, 2],
+      [2, 1],
+    ]),
+  );
+  const { clock } = startReporter(t, store, sink);
+  await flushAsync();
+  await clock.advanceAsync(1000);
+  await clock.advanceAsync(1300);
+  t.deepEqual(sink.seqs, [1, 1, 1, 2]);
+  t.is(clock.nextDueMs(), clock.nowMs() + 1000);
+});
+
+test('an ack advances sent status for RUNNING and STOPPED only; PENDING confirms nothing', async (t) => {
+  const store = memoryStore(t);
+  store.putDesiredTask(taskSpec(TASK_A));
+  const reporter = new OutboxReporter({ store, sink: recordingSink(), clock: new FakeClock(), logger: silentLogger });
+  const sentStatuses = () => [
+    store.getTask(TASK_A)?.sentStatus,
+    ...store.listContainers(TASK_A).map((c) => `${c.name}=${c.sentStatus}`),
+  ];
+
+  store.appendOutbox([taskChange(TASK_A, 'PENDING', [['app', 'PENDING']])]);
+  t.is(await reporter.drain(), 1);
+  t.deepEqual(sentStatuses(), ['NONE', 'app=NONE', 'side=NONE']);
+
+  store.appendOutbox([
+    taskChange(TASK_A, 'RUNNING', [
+      ['app', 'RUNNING'],
+      ['side', 'PENDING'],
+    ]),
+  ]);
+  await reporter.drain();
+  t.deepEqual(sentStatuses(), ['RUNNING', 'app=RUNNING', 'side=NONE']);
+
+  store.appendOutbox([taskChange(TASK_A, 'STOPPED', [['side', 'STOPPED']])]);
+  await reporter.drain();
+  t.deepEqual(sentStatuses(), ['STOPPED', 'app=RUNNING', 'side=STOPPED']);
+});
+
+test('entries for a task no longer in the store and attachment entries are acked without patches', async (t) => {
+  const store = memoryStore(t);
+  const sink = recordingSink();
+  const reporter = new OutboxReporter({ store, sink, clock: new FakeClock(), logger: silentLogger });
+  store.appendOutbox([
+    taskChange(TASK_B, 'STOPPED', [['app', 'STOPPED']]),
+    { taskArn: TASK_A, kind: 'attachment', payload: { status: 'ATTACHED' } },
+  ]);
+  t.is(await reporter.drain(), 2);
+  t.deepEqual(sink.seqs, [1, 2]);
+  t.is(store.outboxDepth(), 0);
+  t.is(store.getTask(TASK_B), undefined);
+});
+
+test('drain() submits everything in order and stops at the first rejection', async (t) => {
+  const store = memoryStore(t);
+  store.appendOutbox([taskChange(TASK_A, 'PENDING'), taskChange(TASK_B, 'PENDING'), taskChange(TASK_A, 'RUNNING')]);
+  const sink = recordingSink(new Map([[2, 1]]));
+  const reporter = new OutboxReporter({ store, sink, clock: new FakeClock(), logger: silentLogger });
+  await t.throwsAsync(reporter.drain(), { message: 'rejected 2' });
+  t.deepEqual(sink.seqs, [1, 2]);
+  t.deepEqual(
+    store.peekOutbox(10).map((e) => e.seq),
+    [2, 3],
+    'the rejected entry and everything behind it stay',
+  );
+  t.is(await reporter.drain(), 2);
+  t.deepEqual(sink.seqs, [1, 2, 2, 3]);
+  t.is(await reporter.drain(), 0, 'an empty outbox drains nothing');
+});
+
+test('stop() resolves while waiting for work and while sleeping on a backoff', async (t) => {
+  const store = memoryStore(t);
+  const idleSink = recordingSink();
+  const idle = new OutboxReporter({ store, sink: idleSink, clock: new FakeClock(), logger: silentLogger });
+  idle.start();
+  await flushAsync();
+  await idle.stop();
+  store.appendOutbox([taskChange(TASK_A, 'PENDING')]);
+  await flushAsync();
+  t.deepEqual(idleSink.seqs, [], 'a stopped reporter submits nothing');
+
+  const failing = recordingSink(new Map([[1, Infinity]]));
+  const clock = new FakeClock();
+  const backingOff = new OutboxReporter({ store, sink: failing, clock, logger: silentLogger });
+  backingOff.start();
+  await flushAsync();
+  t.is(clock.pendingTimers, 1, 'sleeping on the backoff');
+  await backingOff.stop();
+  t.is(clock.pendingTimers, 0, 'the backoff timer was cancelled');
+  t.deepEqual(failing.seqs, [1]);
+});
+
+test('one task failing does not hold back another task (per-task order, fact sheet 1.10)', async (t) => {
+  // KNOWN BUG: the reporter drains one global FIFO, so task A's rejected head blocks task B's report forever.
+  const store = memoryStore(t);
+  store.appendOutbox([taskChange(TASK_A, 'RUNNING'), taskChange(TASK_B, 'RUNNING')]);
+  const sink = recordingSink(new Map([[1, Infinity]]));
+  const { clock } = startReporter(t, store, sink);
+  await flushAsync();
+  await clock.advanceAsync(5_000);
+  t.true(sink.seqs.includes(2), `submitted: ${sink.seqs.join(',')}`);
+});
+
+test('loggingSink logs each change with its cluster, task, seq and payload', async (t) => {
+  const capture = createCapturingLogger();
+  const sink = loggingSink(capture.logger, 'local');
+  const payload = { status: 'RUNNING', containers: [{ containerName: 'app', status: 'RUNNING' }] };
+  await sink.submit({ seq: 7, taskArn: TASK_A, kind: 'task', payload, createdAtMs: 0, attempts: 0 });
+  t.deepEqual(capture.lines, [
+    { level: 'info', msg: 'Task state change', fields: { cluster: 'local', taskArn: TASK_A, seq: 7, change: payload } },
+  ]);
+});
