@@ -11,8 +11,9 @@ import { AgentProcess, TEST_IMAGE } from '../test/helpers/agent-process.js';
 
 const N = Number(process.env['BENCH_TASKS'] ?? 50);
 const CONCURRENCY = 10;
-const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 20);
-const RESYNC = '10s';
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 30);
+// The agent's default resync period (ECSD_RESYNC_INTERVAL); BENCH_RESYNC shortens it to watch relists.
+const RESYNC = process.env['BENCH_RESYNC'] ?? '5m';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 function cpuSeconds(pid: number): number {
@@ -29,15 +30,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function dockerCalls(port: number): Promise<Record<string, number>> {
+/** Sums a counter family from the agent's /metrics by one label. */
+async function counterBy(port: number, family: string, label: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const calls: Record<string, number> = {};
-  for (const match of text.matchAll(/^ecs_agent_docker_operations_total\{([^}]*)\} (\S+)$/gm)) {
-    const operation = /operation="([^"]+)"/.exec(match[1]!)?.[1] ?? 'unknown';
-    calls[operation] = (calls[operation] ?? 0) + Number(match[2]);
+  const sums: Record<string, number> = {};
+  for (const match of text.matchAll(new RegExp(`^${family}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    const value = new RegExp(`${label}="([^"]+)"`).exec(match[1]!)?.[1] ?? 'unknown';
+    sums[value] = (sums[value] ?? 0) + Number(match[2]);
   }
-  return calls;
+  return sums;
 }
+
+const dockerCalls = (port: number) => counterBy(port, 'ecs_agent_docker_operations_total', 'operation');
+const reconciles = (port: number) => counterBy(port, 'ecs_agent_reconcile_total', 'result');
 
 const total = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
 
@@ -51,7 +56,7 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 
 async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: number }> {
   const agent = new AgentProcess({
-    env: { ECSD_RESYNC_INTERVAL: RESYNC, ECS_LOGLEVEL: 'warn', ECSD_POLL_INTERVAL: '1s' },
+    env: { ECSD_RESYNC_INTERVAL: RESYNC, ECSD_POLL_INTERVAL: '1s' },
   });
   try {
     await agent.start();
@@ -59,6 +64,7 @@ async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: numbe
     const port = agent.metricsPort();
     const cpu0 = cpuSeconds(pid);
     const calls0 = await dockerCalls(port);
+    const reconciles0 = await reconciles(port);
     const t0 = Date.now();
     for (let i = 0; i < N; i++) {
       agent.writeTaskDefinition(`bench-${i}.json`, {
@@ -68,6 +74,7 @@ async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: numbe
             name: 'sleep',
             image: TEST_IMAGE,
             essential: true,
+            memory: 32,
             command: ['sleep', '3600'],
             // tini as PID 1 so SIGTERM stops the container at once (busybox sleep ignores it).
             linuxParameters: { initProcessEnabled: true },
@@ -116,6 +123,7 @@ async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: numbe
     console.log(
       `  Docker calls      ${startStopCalls} = ${(startStopCalls / N).toFixed(1)} per task (target ≤ 8) ${JSON.stringify(diff(calls, callsIdle))}`,
     );
+    console.log(`  reconciles        ${JSON.stringify(diff(await reconciles(port), reconciles0))} (idle included)`);
     console.log(
       `  idle ${IDLE_SECONDS}s         CPU ${((idleCpu / IDLE_SECONDS) * 100).toFixed(2)} % (target < 0.5 %), Docker calls ${JSON.stringify(callsIdle)}`,
     );

@@ -143,7 +143,9 @@ export class ContainersExecutor {
         containers: [{ name: containerName, patch: { dockerName } }],
       });
     }
-    const adopted = await this.deps.engine.inspectContainer(dockerName);
+    // A name recorded by an earlier attempt may already exist in Docker (the agent died mid-create): adopt
+    // it. A name generated just now cannot exist, so the common path saves that inspect.
+    const adopted = record?.dockerName ? await this.deps.engine.inspectContainer(dockerName) : undefined;
     if (adopted) {
       await this.afterCreate(task.arn, containerName, adopted.id);
       return;
@@ -194,16 +196,17 @@ export class ContainersExecutor {
   }
 
   private async afterCreate(taskArn: string, containerName: string, id: string): Promise<void> {
-    this.deps.store.recordObservation({ taskArn, containers: [{ name: containerName, patch: { dockerId: id } }] });
+    // Inspect first: the create event's hint then finds this inspect already sent (one inspect, not two).
+    // Crash safety does not need the ID first: the name recorded before the create is enough to adopt.
     await this.deps.view.refresh(id);
+    this.deps.store.recordObservation({ taskArn, containers: [{ name: containerName, patch: { dockerId: id } }] });
   }
 
   private async start(task: TaskRecord, containerName: string): Promise<void> {
     const id = this.dockerIdOf(task.arn, containerName);
     try {
-      await this.deps.engine.startContainer(id, this.deps.startTimeoutMs);
+      await this.deps.view.withMutation(id, () => this.deps.engine.startContainer(id, this.deps.startTimeoutMs));
     } catch (error) {
-      await this.deps.view.refresh(id);
       if (error instanceof DockerTimeoutError) {
         throw this.failContainer(
           task.arn,
@@ -220,7 +223,6 @@ export class ContainersExecutor {
         isEcsdError(error) ? error : new CannotStartContainerError(String(error), { cause: error }),
       );
     }
-    await this.deps.view.refresh(id);
   }
 
   /**
@@ -232,12 +234,13 @@ export class ContainersExecutor {
     const id = this.dockerIdOf(taskArn, containerName);
     const attemptKey = `${taskArn}\n${containerName}`;
     try {
-      await this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs);
+      await this.deps.view.withMutation(id, () =>
+        this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs),
+      );
       this.stopAttempts.delete(attemptKey);
     } catch (error) {
       if (error instanceof ContainerVanishedError) {
         this.stopAttempts.delete(attemptKey);
-        await this.deps.view.refresh(id);
         return;
       }
       const attempts = (this.stopAttempts.get(attemptKey) ?? 0) + 1;
@@ -264,7 +267,6 @@ export class ContainersExecutor {
       });
       return;
     }
-    await this.deps.view.refresh(id);
   }
 
   private async engineAnswers(): Promise<boolean> {

@@ -39,9 +39,17 @@ export interface TaskCgroupOptions {
 
 export function createCgroupV1Manager(options: TaskCgroupOptions): TaskCgroupManager {
   const dirFor = (controller: string, taskId: string): string => join(options.cgroupRoot, controller, 'ecs', taskId);
+  // Task cgroups this manager set up and has not removed: the loop asks on every reconcile, and three
+  // stat calls per task per reconcile add up; only the agent creates and removes /ecs/<taskId>.
+  const ready = new Set<string>();
   return {
     parentFor: (taskId) => `/ecs/${taskId}`,
-    exists: (taskId) => CONTROLLERS.every((controller) => isDir(dirFor(controller, taskId))),
+    exists(taskId) {
+      if (ready.has(taskId)) return true;
+      const found = CONTROLLERS.every((controller) => isDir(dirFor(controller, taskId)));
+      if (found) ready.add(taskId);
+      return found;
+    },
     ensure(limits) {
       try {
         for (const controller of CONTROLLERS) mkdirSync(dirFor(controller, limits.taskId), { recursive: true });
@@ -63,6 +71,7 @@ export function createCgroupV1Manager(options: TaskCgroupOptions): TaskCgroupMan
         if (limits.pidsLimit !== undefined && limits.pidsLimit > 0) {
           writeFileSync(join(dirFor('pids', limits.taskId), 'pids.max'), String(limits.pidsLimit));
         }
+        ready.add(limits.taskId);
       } catch (error) {
         throw new TaskStateError(`could not set up task cgroup /ecs/${limits.taskId}: ${(error as Error).message}`, {
           cause: error,
@@ -71,6 +80,7 @@ export function createCgroupV1Manager(options: TaskCgroupOptions): TaskCgroupMan
       }
     },
     remove(taskId) {
+      ready.delete(taskId);
       for (const controller of CONTROLLERS) {
         try {
           rmdirSync(dirFor(controller, taskId));

@@ -102,7 +102,14 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
         dryRun,
         signal: controller.signal,
         onPlanned: (plan) => recordPlan(key, plan),
-        onApplying: (action) => logger.info('applying action', { key, kind: action.kind, reason: action.reason }),
+        // Store bookkeeping is frequent and already visible through its effects; Docker actions are what an
+        // operator wants to see at info.
+        onApplying: (action) =>
+          (action.kind === 'record' ? logger.debug : logger.info).call(logger, 'applying action', {
+            key,
+            kind: action.kind,
+            reason: action.reason,
+          }),
       });
       settle(key, outcome, startedMs);
     } catch (error) {

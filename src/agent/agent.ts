@@ -30,6 +30,8 @@ import { AgentStartError } from './errors.js';
 
 /** How long shutdown waits for in-flight reconciles before aborting them (upstream: engine disable ≤ 5 s). */
 const SHUTDOWN_DEADLINE_MS = 5_000;
+/** Safety-net rescan of the task directory; changes normally arrive through fs.watch within ~50 ms. */
+const LOCAL_SOURCE_POLL_MS = 5_000;
 /** Client deadline on top of a stop's grace period (fact sheet 4.3). */
 const STOP_CLIENT_SLACK_MS = 2 * 60_000;
 
@@ -104,6 +106,9 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       resyncIntervalMs: config.resyncIntervalMs,
       logger: logger.child({ module: 'docker-view' }),
       clock,
+      // Long enough that the executor's own refresh after create/start/stop is sent before the hint fires,
+      // so the hint is recognised as already covered (one inspect per transition instead of two).
+      coalesceMs: 50,
     });
     await view.start();
     cleanups.push(() => view.stop());
@@ -185,7 +190,8 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       logger: logger.child({ module: 'local-source' }),
       clock,
       cluster: config.cluster,
-      pollIntervalMs: Math.max(config.pollIntervalMs, 1_000),
+      // fs.watch is the trigger; this poll of the directory is only the safety net for missed events.
+      pollIntervalMs: LOCAL_SOURCE_POLL_MS,
     });
     await source.start();
     cleanups.push(() => source.stop());

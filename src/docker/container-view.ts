@@ -28,6 +28,12 @@ export interface ContainerView {
   relist(): Promise<void>;
   /** Called with (taskArn, id) after a container appeared, changed or vanished. Returns an unsubscribe. */
   onChange(listener: (taskArn: string | undefined, id: string) => void): () => void;
+  /**
+   * Run a mutating Docker call on container `id`, then refresh it. Event hints for `id` that arrive while
+   * the call runs are not inspected separately: the refresh after the call is sent after every event the
+   * call caused, so it already reflects them (a stop emits kill, die and stop while it runs).
+   */
+  withMutation<T>(id: string, mutate: () => Promise<T>): Promise<T>;
 }
 
 export interface ContainerViewOptions {
@@ -43,6 +49,8 @@ export interface ContainerViewOptions {
   coalesceMs?: number;
   /** Inspects in flight at once during a relist. Default 8. */
   inspectConcurrency?: number;
+  /** Wall clock in ms (sub-ms precision) comparable with Docker event times; default performance-based. */
+  wallClockMs?: () => number;
 }
 
 type ViewState = 'idle' | 'starting' | 'running' | 'stopped';
@@ -53,6 +61,8 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
   const logger = options.logger.child({ module: 'container-view' });
   const coalesceMs = options.coalesceMs ?? 10;
   const inspectConcurrency = Math.max(1, options.inspectConcurrency ?? 8);
+  // Compared with Docker's event timestamps (the daemon's wall clock, ns precision), so not the injected clock.
+  const wallClockMs = options.wallClockMs ?? (() => performance.timeOrigin + performance.now());
 
   let state: ViewState = 'idle';
   let isSynced = false;
@@ -72,6 +82,8 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
    */
   const inspectSentAtMs = new Map<string, number>();
   const pendingEventAtMs = new Map<string, number>();
+  /** Ids with a mutating call in flight (count, as calls may overlap); their hints wait for the refresh. */
+  const mutating = new Map<string, number>();
   let unsubscribeEvents: (() => void) | undefined;
   let resyncTimer: { cancel(): void } | undefined;
   let relistInFlight: Promise<void> | undefined;
@@ -120,7 +132,7 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
   /** Inspects `id` (callers may pass a name; the cache is keyed by the id Docker returns). */
   const inspectInto = async (key: string): Promise<ObservedContainer | undefined> => {
     queued.delete(key);
-    inspectSentAtMs.set(key, clock.nowMs());
+    inspectSentAtMs.set(key, wallClockMs());
     const observed = await engine.inspectContainer(key);
     if (state === 'stopped') return observed;
     if (observed === undefined) {
@@ -158,7 +170,7 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
         coalesceTimers.delete(id);
         const newestEventAtMs = pendingEventAtMs.get(id) ?? Number.POSITIVE_INFINITY;
         pendingEventAtMs.delete(id);
-        if (state === 'stopped' || queued.has(id)) return;
+        if (state === 'stopped' || queued.has(id) || mutating.has(id)) return;
         if ((inspectSentAtMs.get(id) ?? Number.NEGATIVE_INFINITY) > newestEventAtMs) return;
         refresh(id).catch((error: unknown) => {
           logger.warn('event-driven inspect failed; the next relist will retry', { id, error: errorMessage(error) });
@@ -270,6 +282,22 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
     all: () => [...cache.values()],
     refresh,
     relist,
+    async withMutation(id, mutate) {
+      mutating.set(id, (mutating.get(id) ?? 0) + 1);
+      try {
+        return await mutate();
+      } finally {
+        const left = (mutating.get(id) ?? 1) - 1;
+        if (left > 0) mutating.set(id, left);
+        else mutating.delete(id);
+        await refresh(id).catch((error: unknown) => {
+          logger.warn('inspect after a mutation failed; the next event or relist will retry', {
+            id,
+            error: errorMessage(error),
+          });
+        });
+      }
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => {

@@ -24,6 +24,7 @@ import {
   timeoutError,
 } from './docker-errors.js';
 import { runEventStream } from './event-stream.js';
+import { createDockerTransport, type TransportTarget } from './http-transport.js';
 import {
   type RawContainerInspect,
   type RawImageInspect,
@@ -71,9 +72,6 @@ interface SignalledDocker {
   info(options: Signalled): Promise<unknown>;
   version(options: Signalled): Promise<unknown>;
 }
-interface SignalledInspect {
-  inspect(options: Signalled): Promise<unknown>;
-}
 
 /** A per-operation reading of an HTTP failure: a value means "this is success after all". */
 type Recover<T> = (error: unknown) => { value: T } | EcsdError;
@@ -102,8 +100,16 @@ export function dockerodeOptions(dockerHost: string): Docker.DockerOptions {
   };
 }
 
+function transportTarget(options: Docker.DockerOptions): TransportTarget {
+  return options.socketPath
+    ? { socketPath: options.socketPath as string }
+    : { host: options.host as string, port: Number(options.port), tls: options.protocol === 'https' };
+}
+
 export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
-  const docker = new Docker(dockerodeOptions(options.dockerHost));
+  const dockerOptions = dockerodeOptions(options.dockerHost);
+  const docker = new Docker(dockerOptions);
+  const http = createDockerTransport(transportTarget(dockerOptions));
   const logger = options.logger.child({ module: 'docker' });
   const readOnly = options.readOnly === true;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -198,8 +204,11 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     },
 
     async listContainers(labelFilter) {
-      const rows = await call('list', { labelFilter }, defaultTimeoutMs, (abortSignal) =>
-        docker.listContainers({ all: true, filters: { label: [...labelFilter] }, abortSignal }),
+      const rows = await call('list', { labelFilter }, defaultTimeoutMs, (signal) =>
+        http.request<Array<{ Id: string; Labels?: Record<string, string>; State: string }>>('GET', '/containers/json', {
+          query: { all: true, filters: JSON.stringify({ label: [...labelFilter] }) },
+          signal,
+        }),
       );
       return rows.map((row) => ({ id: row.Id, labels: { ...(row.Labels ?? {}) }, state: row.State }));
     },
@@ -210,8 +219,11 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'inspect',
         context,
         timeoutMs,
-        async (abortSignal) =>
-          toObservedContainer((await container(id).inspect({ abortSignal })) as RawContainerInspect, Date.now()),
+        async (signal) =>
+          toObservedContainer(
+            await http.request<RawContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, { signal }),
+            Date.now(),
+          ),
         (error) =>
           httpStatusOf(error) === 404
             ? { value: undefined }
@@ -225,15 +237,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'create',
         context,
         timeoutMs,
-        async (abortSignal) => {
-          // _query/_body keep the name in the query string and the spec in the body, instead of dockerode's
-          // default of serialising the whole spec into both.
-          const created = await docker.createContainer({
-            _query: { name },
-            _body: body,
-            abortSignal,
-          } as unknown as Docker.ContainerCreateOptions);
-          return created.id;
+        async (signal) => {
+          const created = await http.request<{ Id: string }>('POST', '/containers/create', {
+            query: { name },
+            body,
+            signal,
+          });
+          return created.Id;
         },
         (error) => {
           const status = httpStatusOf(error);
@@ -254,8 +264,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'start',
         context,
         timeoutMs,
-        async (abortSignal) => {
-          await container(id).start({ abortSignal });
+        async (signal) => {
+          await http.request('POST', `/containers/${encodeURIComponent(id)}/start`, { signal });
         },
         (error) =>
           // 304: already started — the goal state holds.
@@ -274,8 +284,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'stop',
         context,
         timeoutMs,
-        async (abortSignal) => {
-          await container(id).stop({ t: graceSec, abortSignal });
+        async (signal) => {
+          await http.request('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSec }, signal });
         },
         (error) => {
           const status = httpStatusOf(error);
@@ -315,10 +325,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'inspectImage',
         context,
         defaultTimeoutMs,
-        async (abortSignal) =>
-          toObservedImage(
-            (await (docker.getImage(ref) as unknown as SignalledInspect).inspect({ abortSignal })) as RawImageInspect,
-          ),
+        async (signal) =>
+          toObservedImage(await http.request<RawImageInspect>('GET', `/images/${ref}/json`, { signal })),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectImage', context, error)),
       );
     },

@@ -214,8 +214,7 @@ export function toEventHint(raw: RawDockerEvent): DockerEventHint {
   const type = (EVENT_TYPES as readonly string[]).includes(raw.Type ?? '')
     ? (raw.Type as DockerEventHint['type'])
     : 'other';
-  const timeMs =
-    raw.timeNano !== undefined ? Math.floor(raw.timeNano / 1e6) : raw.time !== undefined ? raw.time * 1000 : 0;
+  const timeMs = raw.timeNano !== undefined ? raw.timeNano / 1e6 : raw.time !== undefined ? raw.time * 1000 : 0;
   return {
     type,
     action: raw.Action ?? raw.status ?? '',

@@ -139,8 +139,9 @@ export class OutboxReporter {
     try {
       await this.options.sink.submit(head);
       this.acknowledge(head);
-      const backoff = this.backoff.get(head.taskArn);
-      if (backoff) backoff.delayMs = minMs;
+      // After a success the next failure starts again from the minimum; forgetting the entry also keeps the
+      // map bounded by the tasks currently failing.
+      this.backoff.delete(head.taskArn);
     } catch (error) {
       this.options.store.markOutboxAttempt(head.seq);
       const delayMs = this.backoff.get(head.taskArn)?.delayMs ?? minMs;
@@ -180,9 +181,6 @@ export class OutboxReporter {
       }
       store.ackOutbox(entry.seq);
     });
-    if (!store.peekOutbox(this.options.scanWindow ?? 1_000).some((e) => e.taskArn === entry.taskArn)) {
-      this.backoff.delete(entry.taskArn);
-    }
   }
 }
 

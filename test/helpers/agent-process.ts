@@ -21,6 +21,8 @@ export const TEST_IMAGE = 'ecsd-test/busybox:latest';
 
 export interface AgentProcessOptions {
   env?: Record<string, string>;
+  /** Extra arguments for node itself (e.g. --cpu-prof for profiling). */
+  nodeArgs?: string[];
 }
 
 export class AgentProcess {
@@ -42,7 +44,7 @@ export class AgentProcess {
   async start(): Promise<void> {
     this.earlierOutput += this.output;
     this.output = '';
-    const child = spawn(process.execPath, [MAIN_JS, '--tasks-dir', this.tasksDir], {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), MAIN_JS, '--tasks-dir', this.tasksDir], {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         ECS_DATADIR: this.dataDir,
