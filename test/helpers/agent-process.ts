@@ -76,7 +76,8 @@ export class AgentProcess {
 
   /** The metrics port the agent bound (it is started with port 0), read from its readiness line. */
   metricsPort(): number {
-    const match = /"metrics":"http:\/\/127\.0\.0\.1:(\d+)\/metrics"/.exec(this.output);
+    // json (`"metrics":"http://…"`) or logfmt (`metrics="http://…"`)
+    const match = /metrics"?[:=]"http:\/\/127\.0\.0\.1:(\d+)\/metrics"/.exec(this.output);
     if (!match) throw new Error('agent did not log its metrics address');
     return Number(match[1]);
   }
