@@ -1,5 +1,5 @@
 /**
- * How dockerode failures look, and the two failures every call shares: the transport is down
+ * How Engine API failures look (http-transport.ts keeps docker-modem's shape), and the two failures every call shares: the transport is down
  * (DockerApiError) and the call outlived its deadline (DockerTimeoutError). Per-operation meanings
  * (404 on inspect, 304 on stop, 409 on create) are decided in engine.ts next to each call.
  */

@@ -1,9 +1,8 @@
 /**
- * The DockerEngine over dockerode: every call counted, timed, bounded by a deadline, and its failures
- * turned into the agent's typed errors. Timeouts follow upstream's dockerclient limits (fact sheet 4.9)
- * where the caller does not pass its own.
+ * The DockerEngine over the Engine API (http-transport.ts): every call counted, timed, bounded by a
+ * deadline, and its failures turned into the agent's typed errors. Timeouts follow upstream's dockerclient
+ * limits (fact sheet 4.9) where the caller does not pass its own.
  */
-import Docker from 'dockerode';
 import {
   CannotCreateContainerError,
   CannotInspectContainerError,
@@ -63,26 +62,13 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Mutating operations refused on a read-only engine. */
 const MUTATING_OPS = new Set(['create', 'start', 'stop', 'remove', 'createVolume', 'removeVolume']);
 
-/** Calls whose @types/dockerode signatures omit the `abortSignal` option dockerode 5 accepts. */
-interface Signalled {
-  abortSignal: AbortSignal;
-}
-interface SignalledDocker {
-  ping(options: Signalled): Promise<unknown>;
-  info(options: Signalled): Promise<unknown>;
-  version(options: Signalled): Promise<unknown>;
-}
-
 /** A per-operation reading of an HTTP failure: a value means "this is success after all". */
 type Recover<T> = (error: unknown) => { value: T } | EcsdError;
 
-export function dockerodeOptions(dockerHost: string): Docker.DockerOptions {
-  // docker-modem merges DOCKER_HOST / DOCKER_CERT_PATH from the environment under our options; naming
-  // every transport field (even as undefined) keeps configuration in src/config/ the only source.
-  const cleared = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined };
+/** Where the Engine API listens: `unix:///var/run/docker.sock`, a bare socket path, or `tcp|http|https://host:port`. */
+export function transportTargetFor(dockerHost: string): TransportTarget {
   if (dockerHost.startsWith('unix://') || dockerHost.startsWith('/')) {
-    const socketPath = dockerHost.startsWith('unix://') ? dockerHost.slice('unix://'.length) : dockerHost;
-    return { ...cleared, key: undefined, timeout: undefined, socketPath, protocol: 'http' };
+    return { socketPath: dockerHost.startsWith('unix://') ? dockerHost.slice('unix://'.length) : dockerHost };
   }
   const match = /^(tcp|http|https):\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(dockerHost);
   if (match === null) {
@@ -90,26 +76,11 @@ export function dockerodeOptions(dockerHost: string): Docker.DockerOptions {
       context: { dockerHost },
     });
   }
-  return {
-    ...cleared,
-    key: undefined,
-    timeout: undefined,
-    host: match[2],
-    port: Number(match[3]),
-    protocol: match[1] === 'https' ? 'https' : 'http',
-  };
-}
-
-function transportTarget(options: Docker.DockerOptions): TransportTarget {
-  return options.socketPath
-    ? { socketPath: options.socketPath as string }
-    : { host: options.host as string, port: Number(options.port), tls: options.protocol === 'https' };
+  return { host: match[2]!, port: Number(match[3]), tls: match[1] === 'https' };
 }
 
 export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
-  const dockerOptions = dockerodeOptions(options.dockerHost);
-  const docker = new Docker(dockerOptions);
-  const http = createDockerTransport(transportTarget(dockerOptions));
+  const http = createDockerTransport(transportTargetFor(options.dockerHost));
   const logger = options.logger.child({ module: 'docker' });
   const readOnly = options.readOnly === true;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -168,29 +139,28 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     }
   }
 
-  const container = (id: string) => docker.getContainer(id);
-  const signalled = docker as unknown as SignalledDocker;
-
   const engine: DockerEngine = {
     readOnly,
 
     callCounts: () => ({ ...counts }),
 
     async ping(timeoutMs = defaultTimeoutMs) {
-      await call('ping', {}, timeoutMs, (abortSignal) => signalled.ping({ abortSignal }));
+      await call('ping', {}, timeoutMs, (signal) => http.request('GET', '/_ping', { signal }));
     },
 
     async info(): Promise<EngineInfo> {
-      const info = (await call('info', {}, defaultTimeoutMs, (abortSignal) => signalled.info({ abortSignal }))) as {
-        ServerVersion?: string;
-        CgroupVersion?: string;
-        CgroupDriver?: string;
-        NCPU?: number;
-        MemTotal?: number;
-      };
-      const version = (await call('version', {}, defaultTimeoutMs, (abortSignal) =>
-        signalled.version({ abortSignal }),
-      )) as { ApiVersion?: string; MinAPIVersion?: string };
+      const info = await call('info', {}, defaultTimeoutMs, (signal) =>
+        http.request<{
+          ServerVersion?: string;
+          CgroupVersion?: string;
+          CgroupDriver?: string;
+          NCPU?: number;
+          MemTotal?: number;
+        }>('GET', '/info', { signal }),
+      );
+      const version = await call('version', {}, defaultTimeoutMs, (signal) =>
+        http.request<{ ApiVersion?: string; MinAPIVersion?: string }>('GET', '/version', { signal }),
+      );
       return {
         serverVersion: info.ServerVersion ?? '',
         apiVersion: version.ApiVersion ?? '',
@@ -307,11 +277,10 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'remove',
         context,
         timeoutMs,
-        async (abortSignal) => {
-          await container(id).remove({
-            v: removeOptions.removeVolumes,
-            force: removeOptions.force === true,
-            abortSignal,
+        async (signal) => {
+          await http.request('DELETE', `/containers/${encodeURIComponent(id)}`, {
+            query: { v: removeOptions.removeVolumes, force: removeOptions.force === true },
+            signal,
           });
         },
         // 404: already gone — removal is idempotent.
@@ -337,20 +306,19 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'inspectVolume',
         context,
         VOLUME_TIMEOUT_MS,
-        async (abortSignal) =>
-          toObservedVolume((await docker.getVolume(name).inspect({ abortSignal })) as RawVolumeInspect),
+        async (signal) =>
+          toObservedVolume(
+            await http.request<RawVolumeInspect>('GET', `/volumes/${encodeURIComponent(name)}`, { signal }),
+          ),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectVolume', context, error)),
       );
     },
 
     async createVolume(spec) {
-      await call('createVolume', { volume: spec.name }, VOLUME_TIMEOUT_MS, (abortSignal) =>
-        docker.createVolume({
-          Name: spec.name,
-          Driver: spec.driver,
-          DriverOpts: spec.driverOpts,
-          Labels: spec.labels,
-          abortSignal,
+      await call('createVolume', { volume: spec.name }, VOLUME_TIMEOUT_MS, (signal) =>
+        http.request('POST', '/volumes/create', {
+          body: { Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels },
+          signal,
         }),
       );
     },
@@ -361,8 +329,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'removeVolume',
         context,
         VOLUME_TIMEOUT_MS,
-        async (abortSignal) => {
-          await docker.getVolume(name).remove({ abortSignal });
+        async (signal) => {
+          await http.request('DELETE', `/volumes/${encodeURIComponent(name)}`, { signal });
         },
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('removeVolume', context, error)),
       );
@@ -378,11 +346,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
           count('events');
           const startedMs = performance.now();
           try {
-            const stream = await docker.getEvents({
-              filters: { type: ['container', 'image', 'volume'] },
-              ...(sinceSec === undefined ? {} : { since: sinceSec }),
-              abortSignal,
-            } as Docker.GetEventsOptions);
+            const stream = await http.stream('/events', {
+              query: {
+                filters: JSON.stringify({ type: ['container', 'image', 'volume'] }),
+                ...(sinceSec === undefined ? {} : { since: sinceSec }),
+              },
+              signal: abortSignal,
+            });
             options.onCall?.('events', performance.now() - startedMs, true);
             return stream;
           } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * The narrow Docker surface the loops use. Only `src/docker/` imports dockerode; everything else speaks
+ * The narrow Docker surface the loops use. Only `src/docker/` talks to the Engine API; everything else speaks
  * these types, so a loop can run against the real engine, a read-only engine (dry-run) or a test fake.
  */
 import type { PortBinding } from '../store/records.js';

@@ -84,6 +84,12 @@ export class LocalTaskSource {
   /** Highest revision handed out per family in this process (the store may have cleaned older tasks up). */
   private readonly familyVersions = new Map<string, number>();
   private readonly loggedErrors = new Map<string, string>();
+  /**
+   * The last read of each file, keyed by name and valid while its identity (inode, size, mtime and ctime in
+   * nanoseconds) is unchanged: a sync then re-reads and re-validates only files that changed, instead of
+   * every file on every fs.watch event (10 ms per sync for 50 files before this cache).
+   */
+  private readonly readCache = new Map<string, { identity: string; read: FileRead }>();
   private lastInvalid: InvalidTaskFile[] = [];
   private lastFingerprint: string | undefined;
   private watcher: FSWatcher | undefined;
@@ -147,9 +153,10 @@ export class LocalTaskSource {
     }
     const reads = new Map<string, FileRead>();
     for (const name of names) {
-      const read = this.readFile(name);
+      const read = this.readFileCached(name);
       if (read) reads.set(name, read);
     }
+    for (const name of this.readCache.keys()) if (!reads.has(name)) this.readCache.delete(name);
     const localTasks = this.options.store.listTasks().filter((task) => task.source === 'local');
 
     this.options.store.transaction(() => {
@@ -241,6 +248,23 @@ export class LocalTaskSource {
       this.logger.error('cannot read tasks directory; keeping current tasks', { error: errorMessage(error) });
       return undefined;
     }
+  }
+
+  private readFileCached(name: string): FileRead | undefined {
+    let identity: string;
+    try {
+      const stat = statSync(join(this.options.dir, name), { bigint: true });
+      identity = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+    } catch {
+      // Vanished or unreadable: let readFile report it exactly.
+      return this.readFile(name);
+    }
+    const cached = this.readCache.get(name);
+    if (cached?.identity === identity) return cached.read;
+    const read = this.readFile(name);
+    if (read) this.readCache.set(name, { identity, read });
+    else this.readCache.delete(name);
+    return read;
   }
 
   /** undefined when the file vanished between listing and reading (it is then simply absent). */
