@@ -63,6 +63,7 @@ async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: numbe
   const agent = new AgentProcess({
     // The agent's defaults otherwise (info logs in logfmt), as an operator would run it.
     env: { ECSD_RESYNC_INTERVAL: RESYNC, ECS_LOGLEVEL: 'info', ECS_LOG_OUTPUT_FORMAT: 'logfmt' },
+    nodeArgs: (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
   });
   try {
     await agent.start();
