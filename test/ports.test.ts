@@ -115,3 +115,21 @@ test('parseIpLocalPortRange reads the proc file and falls back to 49153-65535', 
   for (const [text, expected] of cases) t.deepEqual(parseIpLocalPortRange(text), expected, JSON.stringify(text));
   t.deepEqual(DEFAULT_DYNAMIC_PORT_RANGE, { startPort: 49153, endPort: 65535 });
 });
+
+test('allocateRange hands out a contiguous free block after the last port, skipping blocks with a busy port', (t) => {
+  const busy = new Set([103]);
+  const allocator = new HostPortAllocator({
+    range: { startPort: 100, endPort: 110 },
+    reserved: new Set([100]),
+    isFree: (port) => !busy.has(port),
+  });
+  t.is(allocator.allocateRange(2, 'tcp'), 101, '101-102: 100 is reserved');
+  t.is(allocator.allocateRange(3, 'tcp'), 104, '103 is busy, so 104-106');
+  t.is(allocator.allocate('tcp'), 107, 'single ports continue after the block');
+  t.is(allocator.allocateRange(3, 'tcp'), 108, '108-110 fits at the end');
+  t.throws(() => allocator.allocateRange(3, 'tcp'), { instanceOf: HostPortExhaustedError });
+  allocator.release(104, 'tcp');
+  allocator.release(105, 'tcp');
+  allocator.release(106, 'tcp');
+  t.is(allocator.allocateRange(3, 'tcp'), 104, 'released ports are reusable after wrapping around');
+});

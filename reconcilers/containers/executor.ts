@@ -19,7 +19,7 @@ import {
 import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
-import type { DesiredStateStore, TaskRecord } from '../../src/store/records.js';
+import type { DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
 import { buildCreateBody, dockerContainerName } from './create-body.js';
 import type { HostPortAllocator } from './ports.js';
 import type { TaskCgroupManager } from './task-cgroup.js';
@@ -59,6 +59,7 @@ export class ContainersExecutor {
   async apply(taskArn: string, action: ContainerAction): Promise<void> {
     switch (action.kind) {
       case 'record':
+        this.releasePortsOfStopped(action.observation);
         this.deps.store.recordObservation(action.observation);
         return;
       case 'setup-task-cgroup':
@@ -295,12 +296,34 @@ export class ContainersExecutor {
     return error;
   }
 
+  /** A container reaching STOPPED gives its host ports back to the allocator (Docker has released them). */
+  private releasePortsOfStopped(observation: TaskObservation): void {
+    const stopped = (observation.containers ?? []).filter((c) => c.patch.knownStatus === 'STOPPED');
+    if (stopped.length === 0) return;
+    const records = this.deps.store.listContainers(observation.taskArn);
+    for (const { name } of stopped) {
+      for (const binding of records.find((r) => r.name === name)?.portBindings ?? []) {
+        this.deps.ports.release(binding.hostPort, binding.protocol);
+      }
+    }
+  }
+
   private allocateHostPorts(
     spec: ContainerSpec,
     allocated: Array<{ port: number; protocol: TransportProtocol }>,
   ): Map<string, number> {
     const hostPorts = new Map<string, number>();
     for (const mapping of spec.portMappings) {
+      if (mapping.containerPortRange !== undefined) {
+        const [from, to] = mapping.containerPortRange.split('-').map(Number) as [number, number];
+        const count = to - from + 1;
+        const first = this.deps.ports.allocateRange(count, mapping.protocol);
+        for (let i = 0; i < count; i++) {
+          allocated.push({ port: first + i, protocol: mapping.protocol });
+          hostPorts.set(`${from + i}/${mapping.protocol}`, first + i);
+        }
+        continue;
+      }
       if (mapping.containerPort === undefined) continue;
       const key = `${mapping.containerPort}/${mapping.protocol}`;
       if (mapping.hostPort !== undefined && mapping.hostPort > 0) {

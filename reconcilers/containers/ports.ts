@@ -79,6 +79,27 @@ export class HostPortAllocator {
     throw new HostPortExhaustedError(this.range, protocol);
   }
 
+  /**
+   * `count` consecutive free ports for a containerPortRange mapping (upstream hands a contiguous host range
+   * to a container port range); returns the first. Same continuation and wrap-around as allocate().
+   */
+  allocateRange(count: number, protocol: TransportProtocol): number {
+    const { startPort, endPort } = this.range;
+    const size = endPort - startPort + 1;
+    if (count < 1 || count > size) throw new HostPortExhaustedError(this.range, protocol);
+    let first = this.lastPort === undefined || this.lastPort >= endPort ? startPort : this.lastPort + 1;
+    for (let tried = 0; tried < size; tried++, first++) {
+      if (first + count - 1 > endPort) first = startPort;
+      let ok = true;
+      for (let port = first; port < first + count && ok; port++) ok = this.available(port, protocol);
+      if (!ok) continue;
+      for (let port = first; port < first + count; port++) this.taken[protocol].add(port);
+      this.lastPort = first + count - 1;
+      return first;
+    }
+    throw new HostPortExhaustedError(this.range, protocol);
+  }
+
   /** Gives a port back (its container was removed or its create failed). */
   release(port: number, protocol: TransportProtocol): void {
     this.taken[protocol].delete(port);

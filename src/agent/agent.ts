@@ -118,6 +118,10 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       reserved: new Set([...config.reservedPorts, config.metricsAddress.port]),
       isFree: (port, protocol) => isHostPortFree(port, protocol),
     });
+    // Ports held by containers that survived an agent restart are not handed out again.
+    for (const observed of view.all()) {
+      if (observed.running) for (const b of observed.portBindings) ports.markTaken(b.hostPort, b.protocol);
+    }
     const executor = new ContainersExecutor({
       engine,
       view,
