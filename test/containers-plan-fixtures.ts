@@ -3,6 +3,7 @@
  * observations, and `applyRecord`, which writes a plan's record action onto the inputs the way the store
  * would, so tests can walk the state machine and check that a re-plan is a fixed point.
  */
+
 import type { ExecutionContext } from 'ava';
 import { planContainers } from '../reconcilers/containers/plan.js';
 import type {
@@ -13,8 +14,9 @@ import type {
   ContainersPlanSettings,
 } from '../reconcilers/containers/types.js';
 import type { DockerContainerState, ObservedContainer } from '../src/docker/types.js';
-import type { ContainerSpec, TaskSpec, VolumeSpec } from '../src/model/task.js';
+import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
 import type { ContainerRecord, NewOutboxEntry, TaskRecord } from '../src/store/records.js';
+import { containerSpec, taskSpecWith } from './helpers/specs.js';
 
 export const TASK_ARN = 'arn:aws:ecs:us-east-1:111122223333:task/demo/4f1e';
 export const T0 = 1_717_000_000_000;
@@ -22,39 +24,11 @@ export const T0 = 1_717_000_000_000;
 export const SETTINGS: ContainersPlanSettings = { defaultStopTimeoutSec: 30, taskCgroupEnabled: false };
 
 export function container(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    image: `img-${name}:1`,
-    environment: {},
-    essential: true,
-    cpuUnits: 0,
-    memoryMiB: 0,
-    portMappings: [],
-    mountPoints: [],
-    volumesFrom: [],
-    links: [],
-    dependsOn: [],
-    dockerConfig: {},
-    startTimeoutSec: 0,
-    stopTimeoutSec: 0,
-    ...overrides,
-  };
+  return containerSpec(name, overrides);
 }
 
 export function taskSpec(containers: ContainerSpec[], overrides: Partial<TaskSpec> = {}): TaskSpec {
-  return {
-    arn: TASK_ARN,
-    family: 'web',
-    version: '3',
-    source: 'local',
-    desiredStatus: 'RUNNING',
-    networkMode: 'bridge',
-    cpuVcpu: 0,
-    memoryMiB: 0,
-    containers,
-    volumes: [] as VolumeSpec[],
-    ...overrides,
-  };
+  return taskSpecWith(TASK_ARN, containers, overrides);
 }
 
 /** A freshly stored task: every container NONE, desired RUNNING, nothing sent. */

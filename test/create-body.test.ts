@@ -2,6 +2,7 @@
  * buildCreateBody / dockerContainerName / the dockerConfig overlay (fact sheet 3.5, 3.6), as table tests
  * of the pure function: what the agent builds, how the overlay JSON lands on it, and what is forced last.
  */
+
 import test from 'ava';
 import {
   buildCreateBody,
@@ -19,44 +20,23 @@ import {
 } from '../src/docker/types.js';
 import { EcsdError } from '../src/errors.js';
 import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
+import { containerSpec, taskSpecWith } from './helpers/specs.js';
 
 const TASK_ARN = 'arn:aws:ecs:us-west-2:123456789012:task/demo/0123456789abcdef0123456789abcdef';
 
 function container(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name: 'app',
+  return containerSpec('app', {
     image: 'ecsd-test/busybox:latest',
     command: ['sleep', '60'],
     environment: { A: '1' },
-    essential: true,
     cpuUnits: 256,
     memoryMiB: 128,
-    portMappings: [],
-    mountPoints: [],
-    volumesFrom: [],
-    links: [],
-    dependsOn: [],
-    dockerConfig: {},
-    startTimeoutSec: 0,
-    stopTimeoutSec: 0,
     ...overrides,
-  };
+  });
 }
 
 function task(overrides: Partial<TaskSpec> = {}, containers: ContainerSpec[] = [container()]): TaskSpec {
-  return {
-    arn: TASK_ARN,
-    family: 'web',
-    version: '3',
-    source: 'acs',
-    desiredStatus: 'RUNNING',
-    networkMode: 'bridge',
-    cpuVcpu: 0,
-    memoryMiB: 0,
-    containers,
-    volumes: [],
-    ...overrides,
-  };
+  return taskSpecWith(TASK_ARN, containers, { source: 'acs', ...overrides });
 }
 
 function input(overrides: Partial<CreateBodyInput> = {}): CreateBodyInput {

@@ -2,49 +2,21 @@
  * The outbox reporter over a real in-memory store: order, retry of the head with backoff (fact sheet 1.10),
  * sent-status advance after an ack, drain and stop, and the local-mode logging sink.
  */
+
 import test, { type ExecutionContext } from 'ava';
 import { loggingSink, OutboxReporter, type StateChangeSink } from '../src/ecs/reporter.js';
 import { createCapturingLogger, silentLogger } from '../src/logging/index.js';
-import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
+import type { TaskSpec } from '../src/model/task.js';
 import { openStore } from '../src/store/index.js';
 import type { DesiredStateStore, OutboxEntry } from '../src/store/records.js';
 import { FakeClock, flushAsync } from './helpers/fake-clock.js';
+import { containerSpec, taskSpecWith } from './helpers/specs.js';
 
 const TASK_A = 'arn:aws:ecs:us-west-2:123456789012:task/default/aaaa';
 const TASK_B = 'arn:aws:ecs:us-west-2:123456789012:task/default/bbbb';
 
-function containerSpec(name: string): ContainerSpec {
-  return {
-    name,
-    image: 'busybox:latest',
-    environment: {},
-    essential: true,
-    cpuUnits: 0,
-    memoryMiB: 0,
-    portMappings: [],
-    mountPoints: [],
-    volumesFrom: [],
-    links: [],
-    dependsOn: [],
-    dockerConfig: {},
-    startTimeoutSec: 0,
-    stopTimeoutSec: 0,
-  };
-}
-
 function taskSpec(arn: string): TaskSpec {
-  return {
-    arn,
-    family: 'web',
-    version: '1',
-    source: 'local',
-    desiredStatus: 'RUNNING',
-    networkMode: 'bridge',
-    cpuVcpu: 0,
-    memoryMiB: 0,
-    containers: [containerSpec('app'), containerSpec('side')],
-    volumes: [],
-  };
+  return taskSpecWith(arn, [containerSpec('app'), containerSpec('side')], { version: '1' });
 }
 
 function memoryStore(t: ExecutionContext): DesiredStateStore {

@@ -1,30 +1,16 @@
 /** The introspection TaskResponse built from store records (fact sheet 5.1), with and without the ecsd outcome fields. */
+
 import test from 'ava';
 import { toTaskResponse } from '../src/http/task-response.js';
 import type { BackendStatus, ContainerStatus, TaskStatus } from '../src/model/status.js';
 import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
 import type { ContainerRecord, TaskRecord } from '../src/store/records.js';
+import { containerSpec } from './helpers/specs.js';
 
 const ARN = 'arn:aws:ecs:us-west-2:123456789012:task/default/0123456789abcdef';
 
 function container(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
-    image: `registry.local/${name}:1`,
-    environment: {},
-    essential: true,
-    cpuUnits: 0,
-    memoryMiB: 0,
-    portMappings: [],
-    mountPoints: [],
-    volumesFrom: [],
-    links: [],
-    dependsOn: [],
-    dockerConfig: {},
-    startTimeoutSec: 0,
-    stopTimeoutSec: 0,
-    ...overrides,
-  };
+  return containerSpec(name, { image: `registry.local/${name}:1`, ...overrides });
 }
 
 function task(knownStatus: TaskStatus, desiredStatus: TaskStatus, containers: ContainerSpec[] = []): TaskRecord {

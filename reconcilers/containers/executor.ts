@@ -181,17 +181,11 @@ export class ContainersExecutor {
           return;
         }
       }
-      if (error instanceof DockerTimeoutError) {
-        throw this.failContainer(
-          task.arn,
-          containerName,
-          new DockerTimeoutError(
-            `Could not transition to created; timed out after waiting ${formatGoDuration(this.deps.createTimeoutMs)}`,
-            { errorClass: 'terminal', cause: error },
-          ),
-        );
-      }
-      throw this.failContainer(task.arn, containerName, asCreateError(error));
+      const failure =
+        error instanceof DockerTimeoutError
+          ? transitionTimedOut('created', this.deps.createTimeoutMs, error)
+          : asCreateError(error);
+      throw this.failContainer(task.arn, containerName, failure);
     }
     await this.afterCreate(task.arn, containerName, id);
   }
@@ -208,21 +202,13 @@ export class ContainersExecutor {
     try {
       await this.deps.view.withMutation(id, () => this.deps.engine.startContainer(id, this.deps.startTimeoutMs));
     } catch (error) {
-      if (error instanceof DockerTimeoutError) {
-        throw this.failContainer(
-          task.arn,
-          containerName,
-          new DockerTimeoutError(
-            `Could not transition to started; timed out after waiting ${formatGoDuration(this.deps.startTimeoutMs)}`,
-            { errorClass: 'terminal', cause: error },
-          ),
-        );
-      }
-      throw this.failContainer(
-        task.arn,
-        containerName,
-        isEcsdError(error) ? error : new CannotStartContainerError(String(error), { cause: error }),
-      );
+      const failure =
+        error instanceof DockerTimeoutError
+          ? transitionTimedOut('started', this.deps.startTimeoutMs, error)
+          : isEcsdError(error)
+            ? error
+            : new CannotStartContainerError(String(error), { cause: error });
+      throw this.failContainer(task.arn, containerName, failure);
     }
   }
 
@@ -370,6 +356,14 @@ function findContainer(task: TaskSpec, name: string): ContainerSpec {
   const spec = task.containers.find((c) => c.name === name);
   if (!spec) throw new CannotCreateContainerError(`container ${name} is not part of task ${task.arn}`);
   return spec;
+}
+
+/** A timed-out create/start ends the container (fact sheet 4.6), with upstream's wording of the reason. */
+function transitionTimedOut(transition: 'created' | 'started', timeoutMs: number, cause: unknown): EcsdError {
+  return new DockerTimeoutError(
+    `Could not transition to ${transition}; timed out after waiting ${formatGoDuration(timeoutMs)}`,
+    { errorClass: 'terminal', cause },
+  );
 }
 
 function asCreateError(error: unknown): EcsdError {

@@ -3,9 +3,10 @@
  * `/ecs/<taskId>` under each controller it limits and Docker places every container of the task below it
  * through `HostConfig.CgroupParent`; the limits on the parent bound the whole task.
  */
-import { mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskStateError } from '../../src/errors.js';
+import { isDirectory } from '../../src/util/fs.js';
 
 /** The controllers a task cgroup limits; `cpuacct` and `pids` follow for accounting and ECS_TASK_PIDS_LIMIT. */
 const CONTROLLERS = ['cpu', 'memory', 'pids'] as const;
@@ -46,7 +47,7 @@ export function createCgroupV1Manager(options: TaskCgroupOptions): TaskCgroupMan
     parentFor: (taskId) => `/ecs/${taskId}`,
     exists(taskId) {
       if (ready.has(taskId)) return true;
-      const found = CONTROLLERS.every((controller) => isDir(dirFor(controller, taskId)));
+      const found = CONTROLLERS.every((controller) => isDirectory(dirFor(controller, taskId)));
       if (found) ready.add(taskId);
       return found;
     },
@@ -97,14 +98,6 @@ export function canCreateCgroupRoot(cgroupRoot: string): boolean {
   try {
     for (const controller of CONTROLLERS) mkdirSync(join(cgroupRoot, controller, 'ecs'), { recursive: true });
     return true;
-  } catch {
-    return false;
-  }
-}
-
-function isDir(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -23,6 +23,7 @@ import type { Logger } from '../../logging/types.js';
 import { taskStatusRank } from '../../model/status.js';
 import { taskIdFromArn } from '../../model/task.js';
 import type { DesiredStateStore, TaskRecord } from '../../store/records.js';
+import { isDirectory } from '../../util/fs.js';
 import { canonicalJson, fileIdPrefix, fileIdPrefixOfArn, localTaskArn, localTaskId } from './local-task-identity.js';
 import { parseTaskDefinitionFile } from './parse-task-definition.js';
 import { defaultTaskDefinitionValidator, type TaskDefinitionValidator } from './task-definition-schema.js';
@@ -380,12 +381,4 @@ function adoptable(name: string, canonical: string, localTasks: TaskRecord[]): T
   }
   if (newest && taskIdFromArn(newest.arn) === localTaskId(name, canonical, newest.version)) return newest;
   return undefined;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
