@@ -17,6 +17,7 @@ docker:
 
 build: deps
 	@npx tsc -p tsconfig.json
+	@mkdir -p dist && printf '{"commit":"%s"}\n' "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" > dist/build-info.json
 
 lint: deps
 	@npx biome check .
