@@ -61,8 +61,8 @@ test('the task cgroup is set up before any create when task limits apply', (t) =
   const settings = { ...SETTINGS, taskCgroupEnabled: true };
   const cases = [
     { ready: false, enabled: true, actions: ['setup-task-cgroup'] },
-    { ready: true, enabled: true, actions: ['create web'] },
-    { ready: false, enabled: false, actions: ['create web'] },
+    { ready: true, enabled: true, actions: ['create web', 'start web'] },
+    { ready: false, enabled: false, actions: ['create web', 'start web'] },
   ];
   for (const c of cases) {
     const plan = planContainers(desired, actualWith(desired, [], { taskCgroupReady: c.ready }), {
@@ -74,6 +74,7 @@ test('the task cgroup is set up before any create when task limits apply', (t) =
   const noLimits = desiredFor(taskSpec([container('web')]));
   t.deepEqual(dockerActions(planContainers(noLimits, actualWith(noLimits, [], { taskCgroupReady: false }), settings)), [
     'create web',
+    'start web',
   ]);
 });
 
@@ -102,13 +103,20 @@ test('task volumes are created before the containers that mount them', (t) => {
   );
   const desired = desiredFor(spec);
   const before = planContainers(desired, actualWith(desired), SETTINGS);
-  t.deepEqual(dockerActions(before), ['create-volume scratch', 'create-volume shared', 'create db']);
+  t.deepEqual(dockerActions(before), ['create-volume scratch', 'create-volume shared', 'create db', 'start db']);
   const after = planContainers(
     desired,
     actualWith(desired, [], { volumesPresent: new Set(['scratch', 'shared']) }),
     SETTINGS,
   );
-  t.deepEqual(dockerActions(after), ['create web', 'create db', 'create cache']);
+  t.deepEqual(dockerActions(after), [
+    'create web',
+    'start web',
+    'create db',
+    'start db',
+    'create cache',
+    'start cache',
+  ]);
 });
 
 test('a mount of a volume this host cannot provide fails the container', (t) => {
@@ -123,7 +131,7 @@ test('a mount of a volume this host cannot provide fails the container', (t) => 
   t.deepEqual(dockerActions(plan), []);
 });
 
-test('containers progress in parallel, never two actions for one container', (t) => {
+test('containers progress in parallel; only a container nothing gates gets its start with its create', (t) => {
   const spec = taskSpec([container('a'), container('b'), container('c')]);
   const desired = desiredFor(
     spec,
@@ -133,7 +141,10 @@ test('containers progress in parallel, never two actions for one container', (t)
     },
   );
   const { plan } = planChecked(t, desired, actualWith(desired, [observed('b', 'created')]));
-  t.deepEqual(dockerActions(plan), ['create a', 'start b', 'create c']);
-  const names = plan.actions.flatMap((a) => ('container' in a ? [a.container] : []));
-  t.is(new Set(names).size, names.length);
+  t.deepEqual(dockerActions(plan), ['create a', 'start a', 'start b', 'create c', 'start c']);
+  const steps = dockerActions(plan);
+  t.is(new Set(steps).size, steps.length, 'no action twice');
+  const gated = taskSpec([container('a'), container('b', { dependsOn: [{ containerName: 'a', condition: 'START' }] })]);
+  const fresh = desiredFor(gated);
+  t.deepEqual(dockerActions(planChecked(t, fresh, actualWith(fresh)).plan), ['create a', 'start a']);
 });

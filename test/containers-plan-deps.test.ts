@@ -154,7 +154,13 @@ test('links wait for the linked container to run; volumesFrom only for it to exi
     container('worker', { volumesFrom: [{ sourceContainer: 'data', readOnly: true }] }),
   ]);
   const fresh = desiredFor(spec);
-  t.deepEqual(dockerActions(planContainers(fresh, actualWith(fresh), SETTINGS)), ['create db', 'create data']);
+  // db and data depend on nothing, so each is started in the plan that creates it.
+  t.deepEqual(dockerActions(planContainers(fresh, actualWith(fresh), SETTINGS)), [
+    'create db',
+    'start db',
+    'create data',
+    'start data',
+  ]);
   const created = desiredFor(
     spec,
     { knownStatus: 'NONE' },

@@ -18,10 +18,12 @@ import {
   taskSpec,
 } from './containers-plan-fixtures.js';
 
-test('one-container task climbs NONE → CREATED → RUNNING → STOPPED with one action per step', (t) => {
+test('one-container task climbs NONE → CREATED → RUNNING → STOPPED', (t) => {
   const spec = taskSpec([container('web')]);
+  // Nothing gates the start, so it follows the create in the same plan; a container found only created
+  // (the start did not happen, e.g. the agent died between the two) gets its start on its own.
   const steps = [
-    { docker: undefined, actions: ['create web'], task: 'NONE', web: 'NONE', report: undefined },
+    { docker: undefined, actions: ['create web', 'start web'], task: 'NONE', web: 'NONE', report: undefined },
     { docker: observed('web', 'created'), actions: ['start web'], task: 'CREATED', web: 'CREATED', report: undefined },
     { docker: observed('web', 'running'), actions: [], task: 'RUNNING', web: 'RUNNING', report: 'RUNNING' },
     { docker: observed('web', 'exited'), actions: [], task: 'STOPPED', web: 'STOPPED', report: 'STOPPED' },
@@ -46,14 +48,15 @@ test('one-container task climbs NONE → CREATED → RUNNING → STOPPED with on
   t.is(desired.task.executionStoppedAtMs, T0 + 10_000);
 });
 
-test('first plan of a fresh task records nothing and only creates', (t) => {
+test('first plan of a fresh task records nothing, and creates and starts an ungated container', (t) => {
   const desired = desiredFor(taskSpec([container('web')]));
   const plan = planContainers(desired, actualWith(desired), SETTINGS);
   t.deepEqual(
     plan.actions.map((a) => a.kind),
-    ['create'],
+    ['create', 'start'],
   );
   t.regex(plan.actions[0]!.reason, /container web: no dependencies; creating/);
+  t.regex(plan.actions[1]!.reason, /container web: no dependencies; starting/);
   t.is(plan.requeueAfterMs, undefined);
 });
 

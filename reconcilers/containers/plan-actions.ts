@@ -1,7 +1,8 @@
 /**
  * The Docker-side actions possible now, from the planner's settled view of the task: the task cgroup and
- * task volumes first, then per container at most one of create / start / stop. Containers progress in
- * parallel; a container whose dependencies are not met simply gets nothing this round.
+ * task volumes first, then per container one of create / start / stop — or create then start for a
+ * container no dependency gates. Containers progress in parallel; a container whose dependencies are not
+ * met simply gets nothing this round.
  */
 
 import { type DependencyGraph, dependentsStillRunning, evaluateDependencies } from './plan-dependencies.js';
@@ -86,6 +87,13 @@ export function planDockerActions(
     if (cgroupPending) continue;
     if (c.spec.mountPoints.some((m) => missingVolumes.has(m.sourceVolume))) continue;
     actions.push({ kind: 'create', container: c.name, reason: `container ${c.name}: ${verdict.detail}; creating` });
+    // With no dependency at all (explicit or implicit), nothing can be learned between create and start,
+    // so the start follows in the same plan: the executor applies actions in order and stops at the first
+    // failure. That saves a reconcile, a store write and a log line per container; the container still
+    // passes through CREATED in Docker, exactly as upstream moves it on without waiting on anything.
+    if ((graph.edges.get(c.name) ?? []).length === 0) {
+      actions.push({ kind: 'start', container: c.name, reason: `container ${c.name}: no dependencies; starting` });
+    }
   }
   return { actions, retryAtMs };
 }
