@@ -1,4 +1,5 @@
 /** Shared fixtures for the store tests (test/store-*.test.ts): temp data dirs, a capturing logger, task specs. */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import type { LogFields, Logger } from '../src/logging/types.js';
 import type { TaskStatus } from '../src/model/status.js';
 import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
 import { type OpenedStore, openStore } from '../src/store/index.js';
+import { containerSpec as baseContainerSpec } from './helpers/specs.js';
 
 /** A fresh directory under the OS temp dir, removed when the test ends. */
 export function tempDataDir(t: ExecutionContext): string {
@@ -66,24 +68,15 @@ export function openForTest(
 }
 
 export function containerSpec(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name,
+  return baseContainerSpec(name, {
     image: 'busybox:latest',
     command: ['sleep', '3600'],
     environment: { GREETING: 'hello' },
-    essential: true,
     cpuUnits: 128,
     memoryMiB: 64,
     portMappings: [{ containerPort: 80, hostPort: 0, protocol: 'tcp' }],
-    mountPoints: [],
-    volumesFrom: [],
-    links: [],
-    dependsOn: [],
-    dockerConfig: {},
-    startTimeoutSec: 0,
-    stopTimeoutSec: 0,
     ...overrides,
-  };
+  });
 }
 
 export function taskSpec(
