@@ -4,7 +4,6 @@
  * (a cache, never a per-reconcile Docker list), and the pure planner decides; the executor applies.
  */
 import type { ContainerView } from '../../src/docker/container-view.js';
-import type { DockerEngine } from '../../src/docker/types.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
 import type { LoopDefinition } from '../runtime/types.js';
@@ -27,7 +26,6 @@ export const CONTAINER_ACTION_KINDS = [
 export interface ContainersLoopDeps {
   store: DesiredStateStore;
   view: ContainerView;
-  engine: DockerEngine;
   images: ImagePresence;
   cgroups: TaskCgroupManager;
   executor: ContainersExecutor;

@@ -30,6 +30,8 @@ import { AgentStartError } from './errors.js';
 
 /** How long shutdown waits for in-flight reconciles before aborting them (upstream: engine disable ≤ 5 s). */
 const SHUTDOWN_DEADLINE_MS = 5_000;
+/** The oldest Docker Engine API the agent runs against (upstream's minimum). */
+const MIN_DOCKER_API = '1.21';
 /** Safety-net rescan of the task directory; changes normally arrive through fs.watch within ~50 ms. */
 const LOCAL_SOURCE_POLL_MS = 5_000;
 /** Client deadline on top of a stop's grace period (fact sheet 4.3). */
@@ -83,6 +85,13 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     }
     const info = await engine.info();
     logger.info('Docker engine', { version: info.serverVersion, api: info.apiVersion, cgroup: info.cgroupVersion });
+    if (apiVersionBelow(info.apiVersion, MIN_DOCKER_API)) {
+      // Fact sheet 13: an engine older than API 1.21 is a terminal start failure, not worth restarting for.
+      throw new AgentStartError(
+        `Docker API ${info.apiVersion} is older than the minimum ${MIN_DOCKER_API} the agent needs`,
+        'terminal',
+      );
+    }
 
     const opened = openStore({ dataDir: config.dataDir, checkpoint: config.checkpoint, logger });
     const { store } = opened;
@@ -140,7 +149,6 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       containersLoopDefinition({
         store,
         view,
-        engine,
         images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
         cgroups,
         executor,
@@ -252,4 +260,16 @@ function readLocalPortRange(): { startPort: number; endPort: number } {
     // parseIpLocalPortRange falls back to upstream's 49153-65535.
   }
   return parseIpLocalPortRange(text);
+}
+
+/** Whether Docker API version `version` ("1.41") is below `minimum`; an unreadable version is not judged. */
+export function apiVersionBelow(version: string, minimum: string): boolean {
+  const parse = (v: string): [number, number] | undefined => {
+    const match = /^(\d+)\.(\d+)$/.exec(v.trim());
+    return match ? [Number(match[1]), Number(match[2])] : undefined;
+  };
+  const have = parse(version);
+  const need = parse(minimum);
+  if (!have || !need) return false;
+  return have[0] < need[0] || (have[0] === need[0] && have[1] < need[1]);
 }
