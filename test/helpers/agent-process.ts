@@ -66,7 +66,13 @@ export class AgentProcess {
     child.stderr?.on('data', (chunk: Buffer) => {
       this.output += chunk.toString();
     });
-    await this.waitFor(() => this.output.includes('ecsd ready') || child.exitCode !== null, 30_000, 'agent ready');
+    try {
+      await this.waitFor(() => this.output.includes('ecsd ready') || child.exitCode !== null, 30_000, 'agent ready');
+    } catch (error) {
+      // Never leave an agent behind when its start is given up on.
+      child.kill('SIGKILL');
+      throw error;
+    }
     if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${this.output}`);
   }
 
