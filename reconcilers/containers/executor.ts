@@ -24,7 +24,7 @@ import { buildCreateBody, dockerContainerName } from './create-body.js';
 import type { HostPortAllocator } from './ports.js';
 import type { TaskCgroupManager } from './task-cgroup.js';
 import type { ContainerAction } from './types.js';
-import { taskVolumePrefix } from './volume-names.js';
+import { recordedVolumeFor, taskVolumePrefix } from './volume-names.js';
 
 export interface ContainersExecutorDeps {
   engine: DockerEngine;
@@ -97,7 +97,12 @@ export class ContainersExecutor {
       throw new CannotCreateContainerError(`volume ${volumeName} cannot be provided on this host`);
     }
     const shared = spec.type === 'docker' && spec.scope === 'shared';
-    const dockerName = shared ? spec.name : this.taskVolumeName(task, volumeName);
+    // Shared volumes keep their own name; task volumes are `ecs-<family>-<version>-<volName>-<hex>`, reused
+    // once recorded so a retried create never makes a second one (fact sheet 3.6).
+    const dockerName = shared
+      ? spec.name
+      : (recordedVolumeFor(task, spec, this.deps.store.listVolumes())?.name ??
+        `${taskVolumePrefix(task, volumeName)}${this.randomHex(10)}`);
     const driver = spec.type === 'docker' ? spec.driver : 'local';
     const labels = {
       ...(spec.type === 'docker' ? spec.labels : {}),
@@ -120,16 +125,6 @@ export class ContainersExecutor {
       driver,
       createdAtMs: this.deps.clock.nowMs(),
     });
-  }
-
-  /** `ecs-<family>-<version>-<volName>-<hex>`, stable per task: reused if already recorded (fact sheet 3.6). */
-  private taskVolumeName(task: TaskRecord, volumeName: string): string {
-    return this.recordedTaskVolume(task, volumeName) ?? `${taskVolumePrefix(task, volumeName)}${this.randomHex(10)}`;
-  }
-
-  private recordedTaskVolume(task: TaskRecord, volumeName: string): string | undefined {
-    const prefix = taskVolumePrefix(task, volumeName);
-    return this.deps.store.listVolumes().find((v) => v.taskArn === task.arn && v.name.startsWith(prefix))?.name;
   }
 
   private async create(task: TaskRecord, containerName: string): Promise<void> {
@@ -327,15 +322,14 @@ export class ContainersExecutor {
     for (const { port, protocol } of allocated) this.deps.ports.release(port, protocol);
   }
 
+  /** Volume spec name → Docker volume name: shared volumes by their own name, task volumes as recorded. */
   private volumeNames(task: TaskRecord): Map<string, string> {
     const names = new Map<string, string>();
+    const volumes = this.deps.store.listVolumes();
     for (const spec of task.spec.volumes) {
-      if (spec.type === 'docker' && spec.scope === 'shared') {
-        names.set(spec.name, spec.name);
-        continue;
-      }
-      const recorded = this.recordedTaskVolume(task, spec.name);
-      if (recorded) names.set(spec.name, recorded);
+      const shared = spec.type === 'docker' && spec.scope === 'shared';
+      const name = shared ? spec.name : recordedVolumeFor(task, spec, volumes)?.name;
+      if (name) names.set(spec.name, name);
     }
     return names;
   }

@@ -7,17 +7,21 @@ import { type TaskResponse, toTaskResponse } from '../http/task-response.js';
 import { openStoreReadOnly } from '../store/index.js';
 
 export function printTasks(config: AgentConfig, output: 'text' | 'json', out: NodeJS.WritableStream): number {
-  const store = openStoreReadOnly({ dataDir: config.dataDir });
-  if (!store) {
+  const tasks = readTaskResponses(config.dataDir);
+  if (!tasks) {
     out.write(output === 'json' ? '{"Tasks":[]}\n' : `no store at ${config.dataDir} (is ECS_DATADIR right?)\n`);
     return output === 'json' ? 0 : 1;
   }
+  out.write(output === 'json' ? `${JSON.stringify({ Tasks: tasks }, null, 2)}\n` : formatTasksText(tasks));
+  return 0;
+}
+
+/** Every task in the store at `dataDir` as `ecsd tasks` shows it; undefined when there is no store file. */
+export function readTaskResponses(dataDir: string): TaskResponse[] | undefined {
+  const store = openStoreReadOnly({ dataDir });
+  if (!store) return undefined;
   try {
-    const tasks = store
-      .listTasks()
-      .map((task) => toTaskResponse(task, store.listContainers(task.arn), { withOutcome: true }));
-    out.write(output === 'json' ? `${JSON.stringify({ Tasks: tasks }, null, 2)}\n` : formatTasksText(tasks));
-    return 0;
+    return store.listTasks().map((task) => toTaskResponse(task, store.listContainers(task.arn), { withOutcome: true }));
   } finally {
     store.close();
   }

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type TaskResponse, toTaskResponse } from '../../src/http/task-response.js';
+import { readTaskResponses } from '../../src/cli/tasks-command.js';
+import type { TaskResponse } from '../../src/http/task-response.js';
 import { openStoreReadOnly } from '../../src/store/index.js';
 
 const execFileAsync = promisify(execFile);
@@ -124,15 +125,7 @@ export class AgentProcess {
 
   /** The tasks as `ecsd tasks --output json` shows them (read straight from the store file). */
   tasks(): TaskResponse[] {
-    const store = openStoreReadOnly({ dataDir: this.dataDir });
-    if (!store) return [];
-    try {
-      return store
-        .listTasks()
-        .map((task) => toTaskResponse(task, store.listContainers(task.arn), { withOutcome: true }));
-    } finally {
-      store.close();
-    }
+    return readTaskResponses(this.dataDir) ?? [];
   }
 
   taskByFamily(family: string): TaskResponse | undefined {
