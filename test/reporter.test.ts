@@ -208,6 +208,95 @@ test('one task failing does not hold back another task (per-task order, fact she
   t.true(sink.seqs.includes(2), `submitted: ${sink.seqs.join(',')}`);
 });
 
+/** Counts calls to each store method, forwarding them to the real store (whose private fields need `this`). */
+function countingStore(store: DesiredStateStore): { store: DesiredStateStore; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const counted = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.set(String(property), (calls.get(String(property)) ?? 0) + 1);
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { store: counted, calls };
+}
+
+const taskArn = (i: number) => `arn:aws:ecs:us-west-2:123456789012:task/default/t${String(i).padStart(2, '0')}`;
+
+test('payloads are read only for the heads submitted, at most 10 tasks at once, each task in order', async (t) => {
+  const real = memoryStore(t);
+  for (let round = 0; round < 2; round++) {
+    real.appendOutbox(
+      Array.from({ length: 15 }, (_, i) => taskChange(taskArn(i), round === 0 ? 'PENDING' : 'RUNNING')),
+    );
+  }
+  const { store, calls } = countingStore(real);
+  const gates: Array<() => void> = [];
+  const submitted: OutboxEntry[] = [];
+  let open = 0;
+  let maxOpen = 0;
+  const sink: StateChangeSink = {
+    submit(entry) {
+      submitted.push(entry);
+      open++;
+      maxOpen = Math.max(maxOpen, open);
+      return new Promise<void>((resolve) =>
+        gates.push(() => {
+          open--;
+          resolve();
+        }),
+      );
+    },
+  };
+  startReporter(t, store, sink);
+  await flushAsync();
+  t.is(submitted.length, 10);
+  t.is(calls.get('getOutboxEntry'), 10, 'one payload read per submitted head; the 5 waiting heads cost none');
+  t.is(calls.get('peekOutbox') ?? 0, 0, 'no full-entry scan');
+
+  while (gates.length > 0) {
+    for (const release of gates.splice(0)) release();
+    await flushAsync();
+  }
+  t.is(real.outboxDepth(), 0);
+  t.is(submitted.length, 30);
+  t.is(calls.get('getOutboxEntry'), 30);
+  t.is(maxOpen, 10);
+  for (let i = 0; i < 15; i++) {
+    t.deepEqual(
+      submitted.filter((e) => e.taskArn === taskArn(i)).map((e) => e.payload['status']),
+      ['PENDING', 'RUNNING'],
+      `task ${i} in order`,
+    );
+  }
+});
+
+test("a task's head is found however deep another task's backlog is", async (t) => {
+  const store = memoryStore(t);
+  store.appendOutbox([
+    taskChange(TASK_A, 'PENDING'),
+    taskChange(TASK_A, 'RUNNING'),
+    taskChange(TASK_A, 'STOPPED'),
+    taskChange(TASK_B, 'RUNNING'),
+  ]);
+  const sink = recordingSink(new Map([[1, Infinity]]));
+  const reporter = new OutboxReporter({
+    store,
+    sink,
+    clock: new FakeClock(),
+    logger: silentLogger,
+    random: () => 0,
+    scanWindow: 2,
+  });
+  reporter.start();
+  t.teardown(() => reporter.stop());
+  await flushAsync();
+  t.deepEqual(sink.seqs, [1, 4], "task B's head is submitted although three of task A's entries are older");
+});
+
 test('loggingSink logs each change with its cluster, task, seq and payload', async (t) => {
   const capture = createCapturingLogger();
   const sink = loggingSink(capture.logger, 'local');

@@ -70,7 +70,10 @@ test('reopening an up-to-date database applies no migration again', (t) => {
   const dataDir = tempDataDir(t);
   openStore({ dataDir, checkpoint: true, logger: capturingLogger() }).store.close();
   openStore({ dataDir, checkpoint: true, logger: capturingLogger() }).store.close();
-  t.deepEqual(readSchemaVersions(join(dataDir, DATABASE_FILE_NAME)), [1]);
+  t.deepEqual(
+    readSchemaVersions(join(dataDir, DATABASE_FILE_NAME)),
+    MIGRATIONS.map((m) => m.version),
+  );
 });
 
 test('migrate applies only the migrations newer than the database, in order', (t) => {
@@ -78,27 +81,39 @@ test('migrate applies only the migrations newer than the database, in order', (t
   t.teardown(() => db.close());
   t.deepEqual(migrate(db, 1000), { fromVersion: 0, toVersion: LATEST_SCHEMA_VERSION });
   db.prepare("INSERT INTO meta (key, value) VALUES ('kept', 'yes')").run();
-  const v2 = { version: 2, description: 'add a column', sql: 'ALTER TABLE meta ADD COLUMN note TEXT' };
-  const v3 = { version: 3, description: 'fill it', sql: "UPDATE meta SET note = 'v3'" };
-  t.deepEqual(migrate(db, 2000, [...MIGRATIONS, v2, v3]), { fromVersion: 1, toVersion: 3 });
-  t.is(currentSchemaVersion(db), 3);
-  t.deepEqual(db.prepare('SELECT key, value, note FROM meta').all(), [{ key: 'kept', value: 'yes', note: 'v3' }]);
+  const latest = LATEST_SCHEMA_VERSION;
+  const add = { version: latest + 1, description: 'add a column', sql: 'ALTER TABLE meta ADD COLUMN note TEXT' };
+  const fill = { version: latest + 2, description: 'fill it', sql: "UPDATE meta SET note = 'filled'" };
+  t.deepEqual(migrate(db, 2000, [...MIGRATIONS, add, fill]), { fromVersion: latest, toVersion: latest + 2 });
+  t.is(currentSchemaVersion(db), latest + 2);
+  t.deepEqual(db.prepare('SELECT key, value, note FROM meta').all(), [{ key: 'kept', value: 'yes', note: 'filled' }]);
   const history = db.prepare('SELECT version, description, applied_at_ms FROM schema_version ORDER BY version').all();
   t.deepEqual(history, [
-    { version: 1, description: 'initial schema', applied_at_ms: 1000 },
-    { version: 2, description: 'add a column', applied_at_ms: 2000 },
-    { version: 3, description: 'fill it', applied_at_ms: 2000 },
+    ...MIGRATIONS.map((m) => ({ version: m.version, description: m.description, applied_at_ms: 1000 })),
+    { version: latest + 1, description: 'add a column', applied_at_ms: 2000 },
+    { version: latest + 2, description: 'fill it', applied_at_ms: 2000 },
   ]);
+});
+
+test('a version 1 database gains the outbox-by-task index and keeps its rows', (t) => {
+  const db = new BetterSqlite3(':memory:');
+  t.teardown(() => db.close());
+  migrate(db, 1000, MIGRATIONS.slice(0, 1));
+  db.prepare("INSERT INTO outbox (task_arn, kind, payload, created_at_ms) VALUES ('arn:t', 'task', '{}', 1)").run();
+  t.deepEqual(migrate(db, 2000), { fromVersion: 1, toVersion: LATEST_SCHEMA_VERSION });
+  t.truthy(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'outbox_by_task_seq'").get());
+  t.is((db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n, 1);
 });
 
 test('a failing migration leaves the database at the previous whole version', (t) => {
   const db = new BetterSqlite3(':memory:');
   t.teardown(() => db.close());
   migrate(db, 1000);
-  const broken = { version: 2, description: 'broken', sql: 'CREATE TABLE half (x); SELECT * FROM no_such_table' };
+  const next = LATEST_SCHEMA_VERSION + 1;
+  const broken = { version: next, description: 'broken', sql: 'CREATE TABLE half (x); SELECT * FROM no_such_table' };
   const error = t.throws(() => migrate(db, 2000, [...MIGRATIONS, broken]), { instanceOf: StoreError });
-  t.is(error?.context.migration, 2);
-  t.is(currentSchemaVersion(db), 1);
+  t.is(error?.context.migration, next);
+  t.is(currentSchemaVersion(db), LATEST_SCHEMA_VERSION);
   t.is(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get(), undefined);
 });
 

@@ -1,4 +1,8 @@
+import { join } from 'node:path';
 import test from 'ava';
+import BetterSqlite3 from 'better-sqlite3';
+import { StoreCorruptError } from '../src/errors.js';
+import { DATABASE_FILE_NAME } from '../src/store/index.js';
 import { fakeClock, OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec, tempDataDir } from './store-fixtures.js';
 
 test('the outbox drains oldest first by sequence number', (t) => {
@@ -92,4 +96,67 @@ test('an observation writes its state and its outbox entries in one transaction'
     store.peekOutbox(10).map((entry) => entry.payload.n),
     [1, 2],
   );
+});
+
+test("outboxHeads returns each task's oldest entry, oldest first, without payloads", (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const third = 'arn:aws:ecs:us-west-2:123456789012:task/default/cccc';
+  store.appendOutbox([
+    { taskArn: TASK_ARN, kind: 'task', payload: { n: 1 } },
+    { taskArn: TASK_ARN, kind: 'task', payload: { n: 2 } },
+    { taskArn: OTHER_TASK_ARN, kind: 'attachment', payload: { n: 3 } },
+    { taskArn: TASK_ARN, kind: 'task', payload: { n: 4 } },
+    { taskArn: third, kind: 'task', payload: { n: 5 } },
+  ]);
+  const seqs = store.peekOutbox(10).map((entry) => entry.seq);
+  const heads = store.outboxHeads(10);
+  t.deepEqual(
+    heads.map((head) => [head.seq, head.taskArn, head.kind]),
+    [
+      [seqs[0], TASK_ARN, 'task'],
+      [seqs[2], OTHER_TASK_ARN, 'attachment'],
+      [seqs[4], third, 'task'],
+    ],
+  );
+  t.false('payload' in heads[0]!, 'heads carry no payload');
+  t.deepEqual(
+    store.outboxHeads(2).map((head) => head.taskArn),
+    [TASK_ARN, OTHER_TASK_ARN],
+    'limited to the oldest heads',
+  );
+  t.deepEqual(store.outboxHeads(0), []);
+
+  store.markOutboxAttempt(seqs[0]!);
+  t.is(store.outboxHeads(1)[0]?.attempts, 1);
+  store.ackOutbox(seqs[0]!);
+  t.deepEqual(
+    store.outboxHeads(10).map((head) => head.seq),
+    [seqs[1], seqs[2], seqs[4]],
+    "acking a head makes the task's next entry its head, in its own seq position",
+  );
+});
+
+test('getOutboxEntry loads one entry with its payload; corrupt payloads surface there only', (t) => {
+  const dataDir = tempDataDir(t);
+  const first = openForTest(t, { dataDir });
+  first.store.appendOutbox([
+    { taskArn: TASK_ARN, kind: 'task', payload: { status: 'RUNNING' } },
+    { taskArn: OTHER_TASK_ARN, kind: 'task', payload: { status: 'STOPPED' } },
+  ]);
+  const [a, b] = first.store.peekOutbox(2);
+  t.deepEqual(first.store.getOutboxEntry(a!.seq), a);
+  first.store.ackOutbox(a!.seq);
+  t.is(first.store.getOutboxEntry(a!.seq), undefined, 'acked');
+  first.store.close();
+
+  const db = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
+  db.prepare("UPDATE outbox SET payload = '{not json' WHERE seq = ?").run(b!.seq);
+  db.close();
+  const second = openForTest(t, { dataDir });
+  t.deepEqual(
+    second.store.outboxHeads(10).map((head) => head.seq),
+    [b!.seq],
+    'listing heads does not read payloads',
+  );
+  t.throws(() => second.store.getOutboxEntry(b!.seq), { instanceOf: StoreCorruptError });
 });

@@ -9,7 +9,7 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/types.js';
 import type { ContainerStatus, TaskStatus } from '../model/status.js';
-import type { DesiredStateStore, OutboxEntry } from '../store/records.js';
+import type { DesiredStateStore, OutboxEntry, OutboxHead } from '../store/records.js';
 
 export interface StateChangeSink {
   /** Resolves when the change is accepted; rejects to have it retried. */
@@ -25,7 +25,7 @@ export interface ReporterOptions {
   maxBackoffMs?: number;
   /** Tasks submitted at once (upstream: 10). */
   maxConcurrentTasks?: number;
-  /** How many of the oldest outbox entries are scanned for heads per round. */
+  /** How many task heads (oldest entry per task, oldest first) are read per round; default 1 000. */
   scanWindow?: number;
   random?: () => number;
 }
@@ -96,11 +96,14 @@ export class OutboxReporter {
       const nowMs = this.options.clock.nowMs();
       const { ready, nextWakeMs } = this.readyHeads(nowMs);
       for (const head of ready.slice(0, Math.max(0, maxConcurrent - this.inFlight.size))) {
-        const submission = this.submit(head).finally(() => {
-          this.inFlight.delete(head.taskArn);
+        // Only now is the payload read: heads left waiting for a free slot cost no JSON parsing.
+        const entry = this.options.store.getOutboxEntry(head.seq);
+        if (entry === undefined) continue;
+        const submission = this.submit(entry).finally(() => {
+          this.inFlight.delete(entry.taskArn);
           this.nudge();
         });
-        this.inFlight.set(head.taskArn, submission);
+        this.inFlight.set(entry.taskArn, submission);
       }
       const woken = new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -114,20 +117,17 @@ export class OutboxReporter {
   }
 
   /** Each task's oldest entry, if the task is neither in flight nor backing off; and when to look again. */
-  private readyHeads(nowMs: number): { ready: OutboxEntry[]; nextWakeMs?: number } {
-    const seen = new Set<string>();
-    const ready: OutboxEntry[] = [];
+  private readyHeads(nowMs: number): { ready: OutboxHead[]; nextWakeMs?: number } {
+    const ready: OutboxHead[] = [];
     let nextWakeMs: number | undefined;
-    for (const entry of this.options.store.peekOutbox(this.options.scanWindow ?? 1_000)) {
-      if (seen.has(entry.taskArn)) continue;
-      seen.add(entry.taskArn);
-      if (this.inFlight.has(entry.taskArn)) continue;
-      const backoff = this.backoff.get(entry.taskArn);
+    for (const head of this.options.store.outboxHeads(this.options.scanWindow ?? 1_000)) {
+      if (this.inFlight.has(head.taskArn)) continue;
+      const backoff = this.backoff.get(head.taskArn);
       if (backoff && backoff.untilMs > nowMs) {
         nextWakeMs = Math.min(nextWakeMs ?? backoff.untilMs, backoff.untilMs);
         continue;
       }
-      ready.push(entry);
+      ready.push(head);
     }
     return nextWakeMs === undefined ? { ready } : { ready, nextWakeMs };
   }

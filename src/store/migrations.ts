@@ -109,7 +109,16 @@ CREATE TABLE outbox (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, description: 'initial schema', sql: V1_INITIAL }];
+/**
+ * Version 2: the reporter looks up each task's oldest outbox entry on every wake (`outboxHeads`); without
+ * this index each lookup would scan the whole outbox.
+ */
+const V2_OUTBOX_BY_TASK = 'CREATE INDEX outbox_by_task_seq ON outbox (task_arn, seq);';
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: 'initial schema', sql: V1_INITIAL },
+  { version: 2, description: 'outbox index by task', sql: V2_OUTBOX_BY_TASK },
+];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 

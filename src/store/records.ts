@@ -105,6 +105,9 @@ export interface OutboxEntry {
 
 export type NewOutboxEntry = Omit<OutboxEntry, 'seq' | 'createdAtMs' | 'attempts'>;
 
+/** An outbox entry without its payload: enough to choose which heads to submit, at no JSON parsing cost. */
+export type OutboxHead = Omit<OutboxEntry, 'payload'>;
+
 export type TaskPatch = Partial<
   Pick<
     TaskRecord,
@@ -198,6 +201,14 @@ export interface DesiredStateStore {
   appendOutbox(entries: NewOutboxEntry[]): void;
   /** Oldest first. */
   peekOutbox(limit: number): OutboxEntry[];
+  /**
+   * Each task's head — its oldest entry — oldest first, at most `limit` heads, without payloads: the reporter
+   * reads every head on each wake but submits few of them, so it loads a payload (`getOutboxEntry`) only for
+   * the heads it submits. Every task with entries has exactly one head, however deep its backlog.
+   */
+  outboxHeads(limit: number): OutboxHead[];
+  /** One entry with its payload; undefined once acked. */
+  getOutboxEntry(seq: number): OutboxEntry | undefined;
   outboxDepth(): number;
   markOutboxAttempt(seq: number): void;
   ackOutbox(seq: number): void;

@@ -14,6 +14,7 @@ import type {
   ImageRecord,
   InstanceRecord,
   OutboxEntry,
+  OutboxHead,
   PortBinding,
   TaskRecord,
   VolumeRecord,
@@ -329,6 +330,16 @@ export function rowToEni(row: EniRow): EniAttachmentRecord {
 }
 
 const OUTBOX_KINDS: readonly OutboxEntry['kind'][] = ['task', 'attachment'];
+
+export function rowToOutboxHead(row: Omit<OutboxRow, 'payload'>): OutboxHead {
+  return {
+    seq: row.seq,
+    taskArn: row.task_arn,
+    kind: oneOf(OUTBOX_KINDS, row.kind, `outbox entry ${row.seq} kind`),
+    createdAtMs: row.created_at_ms,
+    attempts: row.attempts,
+  };
+}
 
 export function rowToOutbox(row: OutboxRow): OutboxEntry {
   return {

@@ -25,6 +25,7 @@ import type {
   InstanceRecord,
   NewOutboxEntry,
   OutboxEntry,
+  OutboxHead,
   StoreChange,
   TaskObservation,
   TaskRecord,
@@ -323,6 +324,16 @@ export class SqliteStore implements DesiredStateStore {
   peekOutbox(limit: number): OutboxEntry[] {
     if (!Number.isSafeInteger(limit) || limit <= 0) return [];
     return this.#sql.peekOutbox.all(limit).map(rows.rowToOutbox);
+  }
+
+  outboxHeads(limit: number): OutboxHead[] {
+    if (!Number.isSafeInteger(limit) || limit <= 0) return [];
+    return this.#sql.outboxHeads.all(limit).map(rows.rowToOutboxHead);
+  }
+
+  getOutboxEntry(seq: number): OutboxEntry | undefined {
+    const row = this.#sql.getOutbox.get(seq);
+    return row === undefined ? undefined : rows.rowToOutbox(row);
   }
 
   outboxDepth(): number {

@@ -79,6 +79,8 @@ export interface Statements {
 
   insertOutbox: Statement<[{ task_arn: string; kind: string; payload: string; created_at_ms: number }]>;
   peekOutbox: Statement<[number], OutboxRow>;
+  outboxHeads: Statement<[number], Omit<OutboxRow, 'payload'>>;
+  getOutbox: Statement<[number], OutboxRow>;
   countOutbox: Statement<[], { depth: number }>;
   markOutboxAttempt: Statement<[number], { task_arn: string }>;
   ackOutbox: Statement<[number], { task_arn: string }>;
@@ -130,6 +132,14 @@ export function prepareStatements(db: Database): Statements {
     peekOutbox: db.prepare(
       'SELECT seq, task_arn, kind, payload, created_at_ms, attempts FROM outbox ORDER BY seq LIMIT ?',
     ),
+    // Walks the outbox in seq order and keeps a row only when its task has no older one (one seek in
+    // outbox_by_task_seq per row), so it stops as soon as `limit` heads are found and sorts nothing.
+    outboxHeads: db.prepare(
+      'SELECT o.seq, o.task_arn, o.kind, o.created_at_ms, o.attempts FROM outbox AS o ' +
+        'WHERE NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.task_arn = o.task_arn AND older.seq < o.seq) ' +
+        'ORDER BY o.seq LIMIT ?',
+    ),
+    getOutbox: db.prepare('SELECT seq, task_arn, kind, payload, created_at_ms, attempts FROM outbox WHERE seq = ?'),
     countOutbox: db.prepare('SELECT COUNT(*) AS depth FROM outbox'),
     markOutboxAttempt: db.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE seq = ? RETURNING task_arn'),
     ackOutbox: db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING task_arn'),
