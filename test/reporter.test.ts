@@ -144,6 +144,23 @@ test('an ack advances sent status for RUNNING and STOPPED only; PENDING confirms
   t.deepEqual(sentStatuses(), ['STOPPED', 'app=RUNNING', 'side=STOPPED']);
 });
 
+test("an ack touches only the 'sent' and 'outbox' tables, so loops watching tasks and containers sleep", async (t) => {
+  const store = memoryStore(t);
+  store.putDesiredTask(taskSpec(TASK_A));
+  store.recordObservation({
+    taskArn: TASK_A,
+    task: { knownStatus: 'RUNNING' },
+    containers: [{ name: 'app', patch: { knownStatus: 'RUNNING' } }],
+    outbox: [taskChange(TASK_A, 'RUNNING', [['app', 'RUNNING']])],
+  });
+  const reporter = new OutboxReporter({ store, sink: recordingSink(), clock: new FakeClock(), logger: silentLogger });
+  const tables: string[][] = [];
+  store.onChange((change) => tables.push([...change.tables].sort()));
+  t.is(await reporter.drain(), 1);
+  t.deepEqual(tables, [['outbox', 'sent']]);
+  t.is(store.getTask(TASK_A)?.sentStatus, 'RUNNING');
+});
+
 test('entries for a task no longer in the store and attachment entries are acked without patches', async (t) => {
   const store = memoryStore(t);
   const sink = recordingSink();

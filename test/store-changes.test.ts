@@ -159,7 +159,7 @@ test("changesSince answers 'all' once the ring no longer covers the generation",
 
 test('the change feed ring keeps 4096 changes by default', (t) => {
   const feed = new ChangeFeed();
-  for (let i = 0; i < 5000; i++) feed.record(new Set(['tasks']), new Set([`arn:${i}`]));
+  for (let i = 0; i < 5000; i++) feed.record(new Map([['tasks', new Set([`arn:${i}`])]]));
   t.is(feed.changesSince(5000 - 4096).taskArns.length, 4096);
   t.is(feed.changesSince(5000 - 4097).taskArns, 'all');
   t.throws(() => new ChangeFeed(0), { instanceOf: RangeError });
@@ -191,4 +191,110 @@ test('unsubscribing stops notifications, and a listener may write', (t) => {
   store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
   t.deepEqual(seen, [1, 2]);
   t.is(store.generation(), 3);
+});
+
+/** Per table, the sorted task ARNs a change touched. */
+const byTable = (change: StoreChange): Record<string, string[]> =>
+  Object.fromEntries([...change.taskArnsByTable].map(([table, arns]) => [table, sorted(arns)]));
+
+test("a write that changes only sent status is announced as the logical table 'sent'", (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.recordObservation({
+    taskArn: TASK_ARN,
+    task: { knownStatus: 'RUNNING' },
+    containers: [
+      { name: 'app', patch: { knownStatus: 'RUNNING' } },
+      { name: 'sidecar', patch: { knownStatus: 'RUNNING' } },
+    ],
+  });
+  const changes = recordChanges(store);
+
+  // The reporter's acknowledgement: sent status of the task and its containers, nothing else.
+  store.recordObservation({
+    taskArn: TASK_ARN,
+    task: { sentStatus: 'RUNNING' },
+    containers: [{ name: 'app', patch: { sentStatus: 'RUNNING' } }],
+  });
+  t.deepEqual(byTable(changes[0]!), { sent: [TASK_ARN] });
+  t.is(store.getTask(TASK_ARN)?.sentStatus, 'RUNNING', 'the sent status is written all the same');
+
+  // Sent status together with another column is an ordinary write; a container whose sent status alone
+  // changed in the same observation is still 'sent'.
+  store.recordObservation({
+    taskArn: TASK_ARN,
+    task: { sentStatus: 'STOPPED', knownStatus: 'STOPPED' },
+    containers: [
+      { name: 'app', patch: { sentStatus: 'STOPPED', knownStatus: 'STOPPED' } },
+      { name: 'sidecar', patch: { sentStatus: 'RUNNING' } },
+    ],
+  });
+  t.deepEqual(byTable(changes[1]!), { tasks: [TASK_ARN], containers: [TASK_ARN], sent: [TASK_ARN] });
+
+  // A container patch that changes another column only is a 'containers' write.
+  store.recordObservation({ taskArn: TASK_ARN, containers: [{ name: 'sidecar', patch: { exitCode: 0 } }] });
+  t.deepEqual(byTable(changes[2]!), { containers: [TASK_ARN] });
+  t.is(changes.length, 3);
+});
+
+test('a transaction records which tasks each table touched, not just their union', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const changes = recordChanges(store);
+  store.transaction(() => {
+    store.putDesiredTask(taskSpec(TASK_ARN));
+    store.transaction(() => {
+      store.appendOutbox([{ taskArn: OTHER_TASK_ARN, kind: 'task', payload: {} }]);
+      store.putImage({
+        imageId: 'sha256:3',
+        names: [],
+        sizeBytes: 1,
+        pulledAtMs: 1,
+        lastUsedAtMs: 1,
+        pullSucceeded: true,
+      });
+    });
+    store.appendOutbox([{ taskArn: TASK_ARN, kind: 'task', payload: {} }]);
+  });
+  t.is(changes.length, 1);
+  t.deepEqual(byTable(changes[0]!), {
+    tasks: [TASK_ARN],
+    containers: [TASK_ARN],
+    outbox: sorted([TASK_ARN, OTHER_TASK_ARN]),
+    images: [],
+  });
+  t.deepEqual(sorted(changes[0]!.taskArns), sorted([TASK_ARN, OTHER_TASK_ARN]), 'the union is still there');
+});
+
+test('changesSince(g, tables) counts only writes to those tables', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const third = 'arn:aws:ecs:us-west-2:123456789012:task/default/cccc';
+  store.putDesiredTask(taskSpec(third));
+  const start = store.generation();
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.appendOutbox([{ taskArn: OTHER_TASK_ARN, kind: 'task', payload: {} }]);
+  store.putImage({ imageId: 'sha256:4', names: [], sizeBytes: 1, pulledAtMs: 1, lastUsedAtMs: 1, pullSucceeded: true });
+  store.recordObservation({ taskArn: third, task: { sentStatus: 'RUNNING' } });
+  const generation = store.generation();
+
+  t.deepEqual(store.changesSince(start, ['tasks', 'containers', 'volumes']), {
+    generation,
+    taskArns: [TASK_ARN],
+    tables: ['tasks', 'containers'],
+  });
+  const outboxAndImages = store.changesSince(start, ['outbox', 'images']);
+  t.deepEqual(outboxAndImages.taskArns, [OTHER_TASK_ARN]);
+  t.deepEqual(sorted(outboxAndImages.tables as string[]), ['images', 'outbox']);
+  t.deepEqual(store.changesSince(start, ['sent']), { generation, taskArns: [third], tables: ['sent'] });
+  t.deepEqual(
+    store.changesSince(start, ['enis']),
+    { generation, taskArns: [], tables: [] },
+    'nothing watched was written, but the answer still moves the caller to the current generation',
+  );
+  t.deepEqual(store.changesSince(start, []), { generation, taskArns: [], tables: [] });
+  t.deepEqual(
+    sorted(store.changesSince(start).taskArns as string[]),
+    sorted([TASK_ARN, OTHER_TASK_ARN, third]),
+    'no tables given: every table, as before',
+  );
+  t.deepEqual(store.changesSince(generation + 5, ['tasks']), { generation, taskArns: 'all', tables: 'all' });
 });

@@ -28,16 +28,22 @@ export class ChangeFeed {
     return this.#generation;
   }
 
-  /** Records one committed change and returns it with its new generation. */
-  record(tables: ReadonlySet<StoreTable>, taskArns: ReadonlySet<string>): StoreChange {
+  /** Records one committed change — per table, the tasks it touched — and returns it with its new generation. */
+  record(taskArnsByTable: ReadonlyMap<StoreTable, ReadonlySet<string>>): StoreChange {
     this.#generation += 1;
-    const change: StoreChange = { generation: this.#generation, tables, taskArns };
+    const tables = new Set(taskArnsByTable.keys());
+    const taskArns = new Set<string>();
+    for (const arns of taskArnsByTable.values()) for (const arn of arns) taskArns.add(arn);
+    const change: StoreChange = { generation: this.#generation, tables, taskArns, taskArnsByTable };
     this.#ring[(this.#generation - 1) % this.#capacity] = change;
     return change;
   }
 
-  /** What changed after `generation` (exclusive) up to the current generation. */
-  changesSince(generation: number): ChangesSince {
+  /**
+   * What changed after `generation` (exclusive) up to the current generation; with `only`, counting writes to
+   * those tables alone.
+   */
+  changesSince(generation: number, only?: readonly StoreTable[]): ChangesSince {
     const current = this.#generation;
     if (generation === current) return { generation: current, taskArns: [], tables: [] };
     // A generation from the future (e.g. remembered across a restart, when the counter starts again at 0) or
@@ -53,8 +59,11 @@ export class ChangeFeed {
       if (change === undefined || change.generation !== g) {
         return { generation: current, taskArns: 'all', tables: 'all' };
       }
-      for (const table of change.tables) tables.add(table);
-      for (const arn of change.taskArns) taskArns.add(arn);
+      for (const [table, arns] of change.taskArnsByTable) {
+        if (only !== undefined && !only.includes(table)) continue;
+        tables.add(table);
+        for (const arn of arns) taskArns.add(arn);
+      }
     }
     return { generation: current, taskArns: [...taskArns], tables: [...tables] };
   }

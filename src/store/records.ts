@@ -131,14 +131,32 @@ export interface TaskObservation {
   outbox?: NewOutboxEntry[];
 }
 
-export type StoreTable = 'instance' | 'tasks' | 'containers' | 'images' | 'volumes' | 'enis' | 'outbox' | 'meta';
+/**
+ * The change feed's vocabulary: the SQL tables, plus `sent`, a logical table. A write that changes nothing but
+ * the sent status of a task and/or its containers — the reporter's acknowledgement that the backend heard a
+ * change — is announced as `sent` instead of `tasks`/`containers`, so loops whose plans never depend on what
+ * was sent (the containers loop, see plan-report.ts) are not woken by every ack. A write that changes sent
+ * status together with any other column is an ordinary `tasks`/`containers` write.
+ */
+export type StoreTable =
+  | 'instance'
+  | 'tasks'
+  | 'containers'
+  | 'sent'
+  | 'images'
+  | 'volumes'
+  | 'enis'
+  | 'outbox'
+  | 'meta';
 
 /** What one committed write (or transaction) touched. */
 export interface StoreChange {
   generation: number;
   tables: ReadonlySet<StoreTable>;
-  /** Tasks whose task/container/volume/outbox rows changed. */
+  /** Tasks whose task/container/volume/outbox rows changed (all tables together). */
   taskArns: ReadonlySet<string>;
+  /** Per table written, the tasks its writes touched (empty for rows that belong to no task, e.g. images). */
+  taskArnsByTable: ReadonlyMap<StoreTable, ReadonlySet<string>>;
 }
 
 /** The change feed answer: the task ARNs written since a generation, or 'all' if that is too far back to know. */
@@ -153,9 +171,11 @@ export interface DesiredStateStore {
   generation(): number;
   /**
    * The change feed: what changed after `generation` (exclusive) up to now. Kept as a bounded in-memory ring
-   * (e.g. the last 4096 changes); older requests answer 'all'. Cheap: no table scan.
+   * (e.g. the last 4096 changes); older requests answer 'all'. Cheap: no table scan. With `tables`, only
+   * writes to those tables count: the answer names those tables and only the tasks their writes touched
+   * (the generation is still the current one, so the caller moves past the writes it does not care about).
    */
-  changesSince(generation: number): ChangesSince;
+  changesSince(generation: number, tables?: readonly StoreTable[]): ChangesSince;
   /** Called synchronously after each committed write. Returns an unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;
   /** Whether the database lives on disk (ECS_CHECKPOINT) or in memory. */

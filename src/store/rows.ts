@@ -113,6 +113,17 @@ export function sameRow<T extends object>(current: T | undefined, next: T): bool
   return Object.keys(b).every((key) => a[key] === b[key]);
 }
 
+/**
+ * Whether `next` differs from `current` in `sent_status` and in nothing else: the reporter's acknowledgement,
+ * announced on the change feed as the logical table `sent` (records.ts StoreTable).
+ */
+export function onlySentStatusChanged<T extends { sent_status: string }>(current: T, next: T): boolean {
+  if (current.sent_status === next.sent_status) return false;
+  const a = current as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  return Object.keys(b).every((key) => key === 'sent_status' || a[key] === b[key]);
+}
+
 const orNull = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
 
 /** Copies `value` onto `target[key]` unless it is NULL, so records carry no `undefined` keys. */

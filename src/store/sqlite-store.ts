@@ -27,6 +27,7 @@ import type {
   OutboxEntry,
   OutboxHead,
   StoreChange,
+  StoreTable,
   TaskObservation,
   TaskRecord,
   VolumeRecord,
@@ -70,8 +71,8 @@ export class SqliteStore implements DesiredStateStore {
     return this.#feed.generation;
   }
 
-  changesSince(generation: number): ChangesSince {
-    return this.#feed.changesSince(generation);
+  changesSince(generation: number, tables?: readonly StoreTable[]): ChangesSince {
+    return this.#feed.changesSince(generation, tables);
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
@@ -192,7 +193,7 @@ export class SqliteStore implements DesiredStateStore {
         const nextRow = rows.taskToRow(next);
         if (!rows.sameRow(taskRow, nextRow)) {
           this.#sql.updateTask.run(nextRow);
-          this.#writes.touch('tasks', taskArn);
+          this.#writes.touch(rows.onlySentStatusChanged(taskRow, nextRow) ? 'sent' : 'tasks', taskArn);
         }
       }
       if (taskRow !== undefined && observation.containers !== undefined) {
@@ -214,7 +215,7 @@ export class SqliteStore implements DesiredStateStore {
       if (rows.sameRow(row, nextRow)) continue;
       this.#sql.updateContainer.run(nextRow);
       byName.set(name, nextRow);
-      this.#writes.touch('containers', taskArn);
+      this.#writes.touch(rows.onlySentStatusChanged(row, nextRow) ? 'sent' : 'containers', taskArn);
     }
   }
 

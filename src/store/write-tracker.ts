@@ -14,8 +14,8 @@ import type { StoreChange, StoreTable } from './records.js';
 import { fromSqliteError } from './sqlite-errors.js';
 
 interface Frame {
-  tables: Set<StoreTable>;
-  taskArns: Set<string>;
+  /** Per table written, the tasks touched (an empty set for a write that belongs to no task). */
+  touched: Map<StoreTable, Set<string>>;
   afterCommit: Array<() => void>;
 }
 
@@ -35,7 +35,7 @@ export class WriteTracker {
   }
 
   run<T>(fn: () => T): T {
-    const frame: Frame = { tables: new Set(), taskArns: new Set(), afterCommit: [] };
+    const frame: Frame = { touched: new Map(), afterCommit: [] };
     this.#frames.push(frame);
     let result: T;
     try {
@@ -48,8 +48,11 @@ export class WriteTracker {
     }
     const parent = this.#frames[this.#frames.length - 1];
     if (parent !== undefined) {
-      for (const table of frame.tables) parent.tables.add(table);
-      for (const arn of frame.taskArns) parent.taskArns.add(arn);
+      for (const [table, arns] of frame.touched) {
+        const into = parent.touched.get(table);
+        if (into === undefined) parent.touched.set(table, arns);
+        else for (const arn of arns) into.add(arn);
+      }
       parent.afterCommit.push(...frame.afterCommit);
     } else {
       this.#committed(frame);
@@ -61,8 +64,12 @@ export class WriteTracker {
   touch(table: StoreTable, taskArn?: string | null): void {
     const frame = this.#frames[this.#frames.length - 1];
     if (frame === undefined) throw new InternalError('store write outside a transaction');
-    frame.tables.add(table);
-    if (taskArn !== undefined && taskArn !== null && taskArn !== '') frame.taskArns.add(taskArn);
+    let arns = frame.touched.get(table);
+    if (arns === undefined) {
+      arns = new Set();
+      frame.touched.set(table, arns);
+    }
+    if (taskArn !== undefined && taskArn !== null && taskArn !== '') arns.add(taskArn);
   }
 
   /** Runs `hook` once the outermost transaction has committed (never on rollback). */
@@ -89,8 +96,8 @@ export class WriteTracker {
         this.#logger.error('store: post-commit step failed', { error: errorMessage(error) });
       }
     }
-    if (frame.tables.size === 0) return;
-    const change = this.#feed.record(frame.tables, frame.taskArns);
+    if (frame.touched.size === 0) return;
+    const change = this.#feed.record(frame.touched);
     for (const listener of [...this.#listeners]) {
       try {
         listener(change);
