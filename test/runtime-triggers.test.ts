@@ -177,3 +177,92 @@ test('stop cancels polling and resync: later writes and time reconcile nothing',
   t.is(h.world.observeCount('a'), 1);
   t.throws(() => loop.start());
 });
+
+test('a loop with watchedTables is not woken by writes to other tables; a watched write enqueues the key', async (t) => {
+  const h = harness({ pollIntervalMs: 60_000 });
+  h.world.converged('a', 'b');
+  const loop = createLoop({ ...h.world.definition(), watchedTables: ['tasks', 'containers'] }, h.deps);
+  loop.start();
+  await h.clock.advanceAsync(0);
+  h.store.writeTo('sent', 'a');
+  h.store.writeTo('outbox', 'a', 'b');
+  await h.clock.advanceAsync(0);
+  t.is(h.world.observeCount('a'), 1, 'an unwatched write does not enqueue the key');
+  t.is(h.store.changesSinceCalls, 0, 'nor even schedule a poll');
+
+  h.store.writeTo('containers', 'b');
+  await h.clock.advanceAsync(0);
+  t.is(h.world.observeCount('a'), 1, 'the earlier unwatched writes to a are not picked up with it');
+  t.is(h.world.observeCount('b'), 2);
+  t.deepEqual(h.store.changesSinceTables, [['tasks', 'containers']], 'the feed is asked for watched tables only');
+  await loop.stop(0);
+});
+
+test('a timer poll over unwatched writes moves past them without asking for keys', async (t) => {
+  const h = harness({ pollIntervalMs: 100 });
+  h.store.notifyListeners = false;
+  h.world.converged('a', 'b');
+  const changes: LoopChange[] = [];
+  const definition = h.world.definition();
+  const loop = createLoop(
+    {
+      ...definition,
+      watchedTables: ['tasks'],
+      keysForChange: (change) => {
+        changes.push(change);
+        return definition.keysForChange(change);
+      },
+    },
+    h.deps,
+  );
+  loop.start();
+  await h.clock.advanceAsync(0);
+  h.store.writeTo('sent', 'a');
+  await h.clock.advanceAsync(100);
+  t.is(h.world.observeCount('a'), 1);
+  t.deepEqual(changes, []);
+
+  h.store.writeTo('sent', 'b');
+  h.store.writeTo('tasks', 'a');
+  await h.clock.advanceAsync(100);
+  t.deepEqual(changes, [{ taskArns: ['a'], tables: ['tasks'] }]);
+  t.is(h.world.observeCount('a'), 2);
+  t.is(h.world.observeCount('b'), 1);
+  await loop.stop(0);
+});
+
+test('without watchedTables a write to any table wakes the loop, as before', async (t) => {
+  const h = harness({ pollIntervalMs: 60_000 });
+  h.world.converged('a');
+  const loop = createLoop(h.world.definition(), h.deps);
+  loop.start();
+  await h.clock.advanceAsync(0);
+  h.store.writeTo('sent', 'a');
+  await h.clock.advanceAsync(0);
+  t.is(h.world.observeCount('a'), 2);
+  t.deepEqual(h.store.changesSinceTables, [undefined]);
+  await loop.stop(0);
+});
+
+test('a parked key is released by a watched write only', async (t) => {
+  const h = harness({
+    pollIntervalMs: 60_000,
+    beforeObserve: (key, attempt) => {
+      if (key === 'bad' && attempt === 0) throw new CannotStartContainerError('exec format error');
+    },
+  });
+  h.world.converged('bad');
+  const loop = createLoop({ ...h.world.definition(), watchedTables: ['containers'] }, h.deps);
+  loop.start();
+  await h.clock.advanceAsync(0);
+  t.truthy(loop.lastTerminalError('bad'));
+  h.store.writeTo('sent', 'bad');
+  await h.clock.advanceAsync(0);
+  t.is(h.world.observeCount('bad'), 1);
+  t.truthy(loop.lastTerminalError('bad'), 'still held');
+  h.store.writeTo('containers', 'bad');
+  await h.clock.advanceAsync(0);
+  t.is(h.world.observeCount('bad'), 2);
+  t.is(loop.lastTerminalError('bad'), undefined);
+  await loop.stop(0);
+});

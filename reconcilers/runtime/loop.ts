@@ -57,6 +57,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     pollIntervalMs: deps.pollIntervalMs,
     resyncIntervalMs: deps.resyncIntervalMs,
     random: deps.random ?? Math.random,
+    watchedTables: definition.watchedTables,
     keys: () => definition.keys(),
     keysForChange: (change) => definition.keysForChange(change),
     enqueue: (key) => {

@@ -5,10 +5,15 @@
  *
  * Keys held after a terminal error ("parked") are skipped by the resync and released only by a change
  * made after they failed; a write the failing reconcile made itself does not count (see `#changedAfter`).
+ *
+ * A loop that declares `watchedTables` sees only writes to those tables: others do not schedule a poll, and
+ * the feed is asked for the watched tables' changes alone — so e.g. the reporter's sent-status acks (the
+ * logical table `sent`) cost the containers loop nothing.
  */
 import type { Clock } from '../../src/clock.js';
 import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
+import type { ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
 import type { LoopChange, LoopDeps } from './types.js';
 
 /** Resync periods vary by ±10 % (client-go's informers jitter resyncs similarly). */
@@ -21,6 +26,8 @@ export interface TriggerOptions {
   pollIntervalMs: number;
   resyncIntervalMs: number;
   random: () => number;
+  /** Only writes to these tables wake the loop and reach keysForChange; absent: every table. */
+  watchedTables?: readonly StoreTable[] | undefined;
   keys(): Iterable<string>;
   keysForChange(change: LoopChange): Iterable<string>;
   enqueue(key: string): void;
@@ -47,7 +54,9 @@ export class Triggers {
     this.#running = true;
     this.#lastGeneration = this.#options.store.generation();
     this.resync();
-    this.#unsubscribe = this.#options.store.onChange(() => this.#pollSoon());
+    this.#unsubscribe = this.#options.store.onChange((change) => {
+      if (this.#watches(change)) this.#pollSoon();
+    });
     this.#schedulePoll();
     this.#scheduleResync();
   }
@@ -92,7 +101,12 @@ export class Triggers {
     try {
       if (store.generation() === this.#lastGeneration) return 0;
       const windowStart = this.#lastGeneration;
-      const changes = store.changesSince(windowStart);
+      const changes = this.#changesSince(windowStart);
+      if (changes.tables !== 'all' && changes.tables.length === 0) {
+        // Only tables this loop does not watch were written: move past them without asking for keys.
+        this.#lastGeneration = changes.generation;
+        return 0;
+      }
       const changedAfterCache = new Map<number, ReadonlySet<string>>();
       let enqueued = 0;
       for (const key of this.#options.keysForChange({ taskArns: changes.taskArns, tables: changes.tables })) {
@@ -120,11 +134,22 @@ export class Triggers {
   #changedAfter(since: number, cache: Map<number, ReadonlySet<string>>): ReadonlySet<string> {
     let keys = cache.get(since);
     if (keys === undefined) {
-      const later = this.#options.store.changesSince(since);
+      const later = this.#changesSince(since);
       keys = new Set(this.#options.keysForChange({ taskArns: later.taskArns, tables: later.tables }));
       cache.set(since, keys);
     }
     return keys;
+  }
+
+  #changesSince(generation: number): ChangesSince {
+    const { store, watchedTables } = this.#options;
+    return watchedTables === undefined ? store.changesSince(generation) : store.changesSince(generation, watchedTables);
+  }
+
+  /** Whether a committed write touched a watched table (every write does when the loop watches all). */
+  #watches(change: StoreChange): boolean {
+    const { watchedTables } = this.#options;
+    return watchedTables === undefined || watchedTables.some((table) => change.tables.has(table));
   }
 
   /** Store writes call back synchronously (maybe mid-transaction): poll once the writer's turn is over. */

@@ -29,7 +29,7 @@ export interface LoopPlan<Action extends LoopAction> {
   requeueAfterMs?: number;
 }
 
-/** What the store change feed reported, as given to `keysForChange`. */
+/** What the store change feed reported, as given to `keysForChange` (limited to the loop's `watchedTables`). */
 export interface LoopChange {
   taskArns: string[] | 'all';
   /** Tables written, for loops keyed by something other than tasks (images, ENIs). */
@@ -43,6 +43,12 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
   actionKinds: readonly string[];
   /** All keys, for a full resync. */
   keys(): Iterable<string>;
+  /**
+   * The store tables whose writes can change this loop's plans — those `readDesired` reads. Writes to other
+   * tables neither wake the loop nor reach `keysForChange`. Absent: every table (a loop that does not say
+   * is woken by every write). A loop that starts reading a table must add it here in the same change.
+   */
+  watchedTables?: readonly StoreTable[];
   /** Keys affected by a store change; `'all'` means the feed lost track and every key may have changed. */
   keysForChange(change: LoopChange): Iterable<string>;
   /** Desired state of `key` from the store; undefined when the key is no longer desired (e.g. deleted). */

@@ -5,7 +5,7 @@
 import type { LoopChange, LoopDefinition, LoopDeps, LoopPlan } from '../../reconcilers/runtime/types.js';
 import { silentLogger } from '../../src/logging/types.js';
 import { createMetricsRegistry, type MetricsRegistry } from '../../src/metrics/registry.js';
-import type { ChangesSince, StoreChange } from '../../src/store/records.js';
+import type { ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
 import { FakeClock } from './fake-clock.js';
 
 export interface Deferred {
@@ -26,10 +26,12 @@ type ChangeFeedStore = LoopDeps['store'];
 
 export class FakeChangeFeed implements ChangeFeedStore {
   #generation = 0;
-  readonly #log: Array<{ generation: number; taskArns: string[] }> = [];
+  readonly #log: Array<{ generation: number; table: StoreTable; taskArns: string[] }> = [];
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #ringSize: number;
   changesSinceCalls = 0;
+  /** The `tables` argument of each changesSince call (undefined: all tables). */
+  readonly changesSinceTables: Array<readonly StoreTable[] | undefined> = [];
   /** When false, writes do not call onChange listeners (exercises the timer-driven poll alone). */
   notifyListeners = true;
 
@@ -41,13 +43,19 @@ export class FakeChangeFeed implements ChangeFeedStore {
     return this.#generation;
   }
 
-  changesSince(generation: number): ChangesSince {
+  changesSince(generation: number, tables?: readonly StoreTable[]): ChangesSince {
     this.changesSinceCalls += 1;
+    this.changesSinceTables.push(tables);
     const oldest = this.#log[0]?.generation ?? this.#generation + 1;
     if (generation < oldest - 1) return { generation: this.#generation, taskArns: 'all', tables: 'all' };
     const arns = new Set<string>();
-    for (const entry of this.#log) if (entry.generation > generation) for (const arn of entry.taskArns) arns.add(arn);
-    return { generation: this.#generation, taskArns: [...arns], tables: ['tasks'] };
+    const written = new Set<StoreTable>();
+    for (const entry of this.#log) {
+      if (entry.generation <= generation || (tables !== undefined && !tables.includes(entry.table))) continue;
+      written.add(entry.table);
+      for (const arn of entry.taskArns) arns.add(arn);
+    }
+    return { generation: this.#generation, taskArns: [...arns], tables: [...written] };
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
@@ -55,15 +63,22 @@ export class FakeChangeFeed implements ChangeFeedStore {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Commit a write touching `taskArns`; listeners are called synchronously, as the real store does. */
+  /** Commit a write to `tasks` touching `taskArns`; listeners are called synchronously, as the real store does. */
   write(...taskArns: string[]): void {
+    this.writeTo('tasks', ...taskArns);
+  }
+
+  /** Commit a write to `table` touching `taskArns`. */
+  writeTo(table: StoreTable, ...taskArns: string[]): void {
     this.#generation += 1;
-    this.#log.push({ generation: this.#generation, taskArns });
+    this.#log.push({ generation: this.#generation, table, taskArns });
     if (this.#log.length > this.#ringSize) this.#log.shift();
+    const arns = new Set(taskArns);
     const change: StoreChange = {
       generation: this.#generation,
-      tables: new Set(['tasks']),
-      taskArns: new Set(taskArns),
+      tables: new Set([table]),
+      taskArns: arns,
+      taskArnsByTable: new Map([[table, arns]]),
     };
     if (this.notifyListeners) for (const listener of this.#listeners) listener(change);
   }
