@@ -24,6 +24,7 @@ import {
 } from './docker-errors.js';
 import { runEventStream } from './event-stream.js';
 import { createDockerTransport, type TransportTarget } from './http-transport.js';
+import { Http1TimeoutError } from './http1-client.js';
 import {
   type RawContainerInspect,
   type RawImageInspect,
@@ -97,44 +98,33 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   };
 
   /**
-   * Runs one API call under a deadline. dockerode aborts the HTTP request on the signal; the timer also
-   * settles the promise itself, so a call stuck before the request is sent still ends on time.
+   * Runs one API call under a deadline. The transport owns the timer (counted from the call, so a request
+   * still waiting for a free connection ends on time too) and destroys the connection when it fires.
    */
   async function call<T>(
     op: string,
     context: Record<string, unknown>,
     timeoutMs: number,
-    run: (signal: AbortSignal) => Promise<T>,
+    run: (limit: { timeoutMs: number }) => Promise<T>,
     recover?: Recover<T>,
   ): Promise<T> {
     refuseIfReadOnly(op, context);
     count(op);
     const startedMs = performance.now();
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
     let ok = false;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(timeoutError(op, context, timeoutMs));
-        }, timeoutMs);
-      });
-      const attempt = run(controller.signal);
-      // The losing side of the race must not surface as an unhandled rejection.
-      attempt.catch(() => {});
-      const value = await Promise.race([attempt, deadline]);
+      const value = await run({ timeoutMs });
       ok = true;
       return value;
     } catch (error) {
       if (isEcsdError(error)) throw error;
+      if (error instanceof Http1TimeoutError) throw timeoutError(op, context, timeoutMs);
       if (isConnectionError(error)) throw connectionError(op, context, error);
       const recovered = recover ? recover(error) : apiError(op, context, error);
       if (recovered instanceof EcsdError) throw recovered;
       ok = true;
       return recovered.value;
     } finally {
-      clearTimeout(timer);
       options.onCall?.(op, performance.now() - startedMs, ok);
     }
   }
@@ -145,21 +135,21 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     callCounts: () => ({ ...counts }),
 
     async ping(timeoutMs = defaultTimeoutMs) {
-      await call('ping', {}, timeoutMs, (signal) => http.request('GET', '/_ping', { signal }));
+      await call('ping', {}, timeoutMs, (limit) => http.request('GET', '/_ping', limit));
     },
 
     async info(): Promise<EngineInfo> {
-      const info = await call('info', {}, defaultTimeoutMs, (signal) =>
+      const info = await call('info', {}, defaultTimeoutMs, (limit) =>
         http.request<{
           ServerVersion?: string;
           CgroupVersion?: string;
           CgroupDriver?: string;
           NCPU?: number;
           MemTotal?: number;
-        }>('GET', '/info', { signal }),
+        }>('GET', '/info', limit),
       );
-      const version = await call('version', {}, defaultTimeoutMs, (signal) =>
-        http.request<{ ApiVersion?: string; MinAPIVersion?: string }>('GET', '/version', { signal }),
+      const version = await call('version', {}, defaultTimeoutMs, (limit) =>
+        http.request<{ ApiVersion?: string; MinAPIVersion?: string }>('GET', '/version', limit),
       );
       return {
         serverVersion: info.ServerVersion ?? '',
@@ -174,10 +164,10 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     },
 
     async listContainers(labelFilter) {
-      const rows = await call('list', { labelFilter }, defaultTimeoutMs, (signal) =>
+      const rows = await call('list', { labelFilter }, defaultTimeoutMs, (limit) =>
         http.request<Array<{ Id: string; Labels?: Record<string, string>; State: string }>>('GET', '/containers/json', {
           query: { all: true, filters: JSON.stringify({ label: [...labelFilter] }) },
-          signal,
+          ...limit,
         }),
       );
       return rows.map((row) => ({ id: row.Id, labels: { ...(row.Labels ?? {}) }, state: row.State }));
@@ -189,9 +179,9 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'inspect',
         context,
         timeoutMs,
-        async (signal) =>
+        async (limit) =>
           toObservedContainer(
-            await http.request<RawContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, { signal }),
+            await http.request<RawContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, limit),
             Date.now(),
           ),
         (error) =>
@@ -207,11 +197,11 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'create',
         context,
         timeoutMs,
-        async (signal) => {
+        async (limit) => {
           const created = await http.request<{ Id: string }>('POST', '/containers/create', {
             query: { name },
             body,
-            signal,
+            ...limit,
           });
           return created.Id;
         },
@@ -234,8 +224,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'start',
         context,
         timeoutMs,
-        async (signal) => {
-          await http.request('POST', `/containers/${encodeURIComponent(id)}/start`, { signal });
+        async (limit) => {
+          await http.request('POST', `/containers/${encodeURIComponent(id)}/start`, limit);
         },
         (error) =>
           // 304: already started — the goal state holds.
@@ -254,8 +244,11 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'stop',
         context,
         timeoutMs,
-        async (signal) => {
-          await http.request('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: graceSec }, signal });
+        async (limit) => {
+          await http.request('POST', `/containers/${encodeURIComponent(id)}/stop`, {
+            query: { t: graceSec },
+            ...limit,
+          });
         },
         (error) => {
           const status = httpStatusOf(error);
@@ -277,10 +270,10 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'remove',
         context,
         timeoutMs,
-        async (signal) => {
+        async (limit) => {
           await http.request('DELETE', `/containers/${encodeURIComponent(id)}`, {
             query: { v: removeOptions.removeVolumes, force: removeOptions.force === true },
-            signal,
+            ...limit,
           });
         },
         // 404: already gone — removal is idempotent.
@@ -294,8 +287,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'inspectImage',
         context,
         defaultTimeoutMs,
-        async (signal) =>
-          toObservedImage(await http.request<RawImageInspect>('GET', `/images/${ref}/json`, { signal })),
+        async (limit) => toObservedImage(await http.request<RawImageInspect>('GET', `/images/${ref}/json`, limit)),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectImage', context, error)),
       );
     },
@@ -306,19 +298,17 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'inspectVolume',
         context,
         VOLUME_TIMEOUT_MS,
-        async (signal) =>
-          toObservedVolume(
-            await http.request<RawVolumeInspect>('GET', `/volumes/${encodeURIComponent(name)}`, { signal }),
-          ),
+        async (limit) =>
+          toObservedVolume(await http.request<RawVolumeInspect>('GET', `/volumes/${encodeURIComponent(name)}`, limit)),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectVolume', context, error)),
       );
     },
 
     async createVolume(spec) {
-      await call('createVolume', { volume: spec.name }, VOLUME_TIMEOUT_MS, (signal) =>
+      await call('createVolume', { volume: spec.name }, VOLUME_TIMEOUT_MS, (limit) =>
         http.request('POST', '/volumes/create', {
           body: { Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels },
-          signal,
+          ...limit,
         }),
       );
     },
@@ -329,8 +319,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         'removeVolume',
         context,
         VOLUME_TIMEOUT_MS,
-        async (signal) => {
-          await http.request('DELETE', `/volumes/${encodeURIComponent(name)}`, { signal });
+        async (limit) => {
+          await http.request('DELETE', `/volumes/${encodeURIComponent(name)}`, limit);
         },
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('removeVolume', context, error)),
       );

@@ -1,23 +1,28 @@
 /**
- * A minimal JSON-over-HTTP client for the Docker Engine API on a unix socket or TCP, with keep-alive.
- * The agent's hot path (inspect, create, start, stop, list) goes through here rather than dockerode:
- * docker-modem formats every request's options with util.inspect for a debug log even when debugging is
- * off, which cost ~0.6 ms of CPU per call — a third of the agent's CPU in the 50-task benchmark. dockerode
- * stays for the event stream. Failures carry the same shape docker-modem's do (`statusCode`, `json`,
- * `code`), so docker-errors.ts reads both.
+ * JSON over HTTP to the Engine API on a unix socket, TCP or TLS. Request/response calls (inspect, create,
+ * start, stop, list) go through the keep-alive client in http1-client.ts, whose reasons are there; the
+ * long-lived event stream uses node:http, whose per-request cost does not matter for one request an hour.
+ * Failures carry docker-modem's shape (`statusCode`, `json`, socket `code`), which docker-errors.ts reads.
  *
- * The event stream goes through here too, so the running agent does not load dockerode at all: its import
- * (docker-modem, ssh2, grpc and protobufjs for BuildKit sessions) costs ~27 MiB of RSS the agent never uses.
+ * The agent does not load dockerode: docker-modem runs util.inspect on every request's options (~0.6 ms of
+ * CPU per call) and its import (ssh2, grpc, protobufjs) costs ~27 MiB of RSS the agent never uses.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createHttp1Client } from './http1-client.js';
 
 export interface DockerTransport {
   /** Resolves with the parsed JSON body (undefined for an empty body) of a 2xx answer; rejects otherwise. */
   request<T>(
     method: 'GET' | 'POST' | 'DELETE' | 'HEAD',
     path: string,
-    options?: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; signal?: AbortSignal },
+    options?: {
+      query?: Record<string, string | number | boolean | undefined>;
+      body?: unknown;
+      /** Deadline from the call (waiting for a free connection included); rejects with Http1TimeoutError. */
+      timeoutMs?: number;
+      signal?: AbortSignal;
+    },
   ): Promise<T>;
   /** Opens a streaming GET (the event stream): resolves with the response once a 2xx status arrived. */
   stream(
@@ -51,11 +56,10 @@ export class DockerHttpError extends Error {
 const MAX_SOCKETS = 32;
 
 export function createDockerTransport(target: TransportTarget): DockerTransport {
-  const agent = target.tls
-    ? new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS })
-    : new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  const client = createHttp1Client(target, MAX_SOCKETS);
   const request = target.tls ? httpsRequest : httpRequest;
-  const pathWithQuery = (path: string, query: Record<string, string | number | boolean | undefined> = {}): string => {
+  const pathWithQuery = (path: string, query?: Record<string, string | number | boolean | undefined>): string => {
+    if (query === undefined) return path;
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) search.set(key, String(value));
@@ -90,54 +94,31 @@ export function createDockerTransport(target: TransportTarget): DockerTransport 
         req.end();
       });
     },
-    request(method, path, options = {}) {
-      const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-      return new Promise((resolve, reject) => {
-        const req = request(
-          {
-            ...endpoint,
-            agent,
-            method,
-            path: pathWithQuery(path, options.query),
-            headers: {
-              Host: 'docker',
-              ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
-            },
-            ...(options.signal ? { signal: options.signal } : {}),
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (chunk: Buffer) => chunks.push(chunk));
-            res.on('error', reject);
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              const status = res.statusCode ?? 0;
-              let json: unknown = text;
-              if (text !== '' && (res.headers['content-type'] ?? '').includes('json')) {
-                try {
-                  json = JSON.parse(text);
-                } catch {
-                  // Keep the raw text: Docker's message is still in it.
-                }
-              }
-              if (status >= 200 && status < 300) {
-                resolve((text === '' ? undefined : json) as never);
-                return;
-              }
-              const message =
-                json !== null && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string'
-                  ? (json as { message: string }).message
-                  : `HTTP ${status}`;
-              reject(new DockerHttpError(`(HTTP code ${status}) ${message}`, status, json));
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
+    async request(method, path, options = {}) {
+      const response = await client.request(method, pathWithQuery(path, options.query), {
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
+      const text = response.body.toString('utf8');
+      const { status } = response;
+      let json: unknown = text;
+      if (text !== '' && (response.headers.get('content-type') ?? '').includes('json')) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // Keep the raw text: Docker's message is still in it.
+        }
+      }
+      if (status >= 200 && status < 300) return (text === '' ? undefined : json) as never;
+      const message =
+        json !== null && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string'
+          ? (json as { message: string }).message
+          : `HTTP ${status}`;
+      throw new DockerHttpError(`(HTTP code ${status}) ${message}`, status, json);
     },
     close() {
-      agent.destroy();
+      client.close();
     },
   };
 }
