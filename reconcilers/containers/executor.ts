@@ -21,6 +21,7 @@ import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
 import { buildCreateBody, dockerContainerName } from './create-body.js';
+import { hasTaskLimits } from './plan-actions.js';
 import type { HostPortAllocator } from './ports.js';
 import type { TaskCgroupManager } from './task-cgroup.js';
 import type { ContainerAction } from './types.js';
@@ -156,7 +157,8 @@ export class ContainersExecutor {
         hostPorts: this.allocateHostPorts(spec, allocated),
         volumeNames: this.volumeNames(task),
         dockerIdsByName: this.dockerIdsByName(task.arn),
-        ...(this.deps.cgroups.exists(taskIdFromArn(task.arn))
+        // Only a task with limits can have a cgroup; asking costs stat calls.
+        ...(hasTaskLimits(task.spec) && this.deps.cgroups.exists(taskIdFromArn(task.arn))
           ? { taskCgroupParent: this.deps.cgroups.parentFor(taskIdFromArn(task.arn)) }
           : {}),
       });

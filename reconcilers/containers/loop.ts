@@ -10,6 +10,7 @@ import type { LoopDefinition } from '../runtime/types.js';
 import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
+import { taskCgroupWanted } from './plan-actions.js';
 import type { TaskCgroupManager } from './task-cgroup.js';
 import type { ContainerAction, ContainersActual, ContainersDesired, ContainersPlanSettings } from './types.js';
 import { recordedVolumeFor } from './volume-names.js';
@@ -69,7 +70,11 @@ export function containersLoopDefinition(
         viewSynced: deps.view.synced(),
         imagesPresent: await deps.images.present(images),
         volumesPresent,
-        taskCgroupReady: desired ? deps.cgroups.exists(taskIdFromArn(taskArn)) : false,
+        // Only a task with limits has a cgroup to look for: the check costs stat calls on every reconcile.
+        taskCgroupReady:
+          desired !== undefined && taskCgroupWanted(desired.task.spec, deps.settings)
+            ? deps.cgroups.exists(taskIdFromArn(taskArn))
+            : false,
         nowMs: deps.nowMs(),
       };
     },

@@ -5,6 +5,7 @@
  * met simply gets nothing this round.
  */
 
+import type { TaskSpec } from '../../src/model/task.js';
 import { type DependencyGraph, dependentsStillRunning, evaluateDependencies } from './plan-dependencies.js';
 import { statusFromDockerState } from './plan-observe.js';
 import { isAgentProvisioned, isHeadingToRunning, nextTransition } from './plan-progress.js';
@@ -26,6 +27,15 @@ function stopGraceSec(c: WorkContainer, settings: ContainersPlanSettings): numbe
   return c.spec.stopTimeoutSec > 0 ? c.spec.stopTimeoutSec : settings.defaultStopTimeoutSec;
 }
 
+export function hasTaskLimits(spec: TaskSpec): boolean {
+  return spec.cpuVcpu > 0 || spec.memoryMiB > 0;
+}
+
+/** A task with task-level cpu or memory limits gets its own cgroup (fact sheet 9), when the host allows it. */
+export function taskCgroupWanted(spec: TaskSpec, settings: Pick<ContainersPlanSettings, 'taskCgroupEnabled'>): boolean {
+  return settings.taskCgroupEnabled && hasTaskLimits(spec);
+}
+
 export function planDockerActions(
   state: PlanState,
   graph: DependencyGraph,
@@ -42,7 +52,7 @@ export function planDockerActions(
 
   // The task cgroup must exist before any container is created: Docker places containers under it through
   // CgroupParent (fact sheet 3.5, 4.5 "cgroup created before PULLED").
-  const cgroupWanted = settings.taskCgroupEnabled && (spec.cpuVcpu > 0 || spec.memoryMiB > 0);
+  const cgroupWanted = taskCgroupWanted(spec, settings);
   const cgroupPending = cgroupWanted && !actual.taskCgroupReady && awaitingCreate.length > 0;
   if (cgroupPending) {
     actions.push({
