@@ -28,7 +28,10 @@ export interface TaskRecord {
   family: string;
   version: string;
   source: DesiredSource;
-  /** The full desired task as received from its source. */
+  /**
+   * The full desired task as received from its source. Read back from the store it is shared by every reader
+   * of the task and deep-frozen (spec-cache.ts): never modify it — copy what you need to change.
+   */
   spec: TaskSpec;
   desiredStatus: TaskStatus;
   knownStatus: TaskStatus;

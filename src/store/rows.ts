@@ -179,13 +179,17 @@ export function rowToInstance(row: InstanceRow): InstanceRecord {
   return instance;
 }
 
-export function taskToRow(task: TaskRecord): TaskRow {
+/**
+ * `specText`: the spec's stored text when the caller knows `task.spec` is unchanged from it (a patch never
+ * changes a spec), which spares serialising the whole spec again on every status write.
+ */
+export function taskToRow(task: TaskRecord, specText: string = JSON.stringify(task.spec)): TaskRow {
   return {
     arn: task.arn,
     family: task.family,
     version: task.version,
     source: task.source,
-    spec: JSON.stringify(task.spec),
+    spec: specText,
     desired_status: task.desiredStatus,
     known_status: task.knownStatus,
     sent_status: task.sentStatus,
@@ -200,14 +204,20 @@ export function taskToRow(task: TaskRecord): TaskRow {
 
 const SOURCES: readonly DesiredSource[] = ['acs', 'local'];
 
-export function rowToTask(row: TaskRow): TaskRecord {
+/** Parses a task's stored spec; StoreCorruptError when it is not JSON. */
+export function parseTaskSpec(text: string, arn: string): TaskSpec {
+  return parseJson(text, `task ${arn} spec`) as TaskSpec;
+}
+
+/** `specOf` supplies the parsed spec (the store passes its cache, spec-cache.ts); by default it is parsed here. */
+export function rowToTask(row: TaskRow, specOf: (text: string, arn: string) => TaskSpec = parseTaskSpec): TaskRecord {
   const what = `task ${row.arn}`;
   const task: TaskRecord = {
     arn: row.arn,
     family: row.family,
     version: row.version,
     source: oneOf(SOURCES, row.source, `${what} source`),
-    spec: parseJson(row.spec, `${what} spec`) as TaskSpec,
+    spec: specOf(row.spec, row.arn),
     desiredStatus: taskStatus(row.desired_status, `${what} desired status`),
     knownStatus: taskStatus(row.known_status, `${what} known status`),
     sentStatus: taskStatus(row.sent_status, `${what} sent status`),

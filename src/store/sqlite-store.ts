@@ -33,6 +33,7 @@ import type {
   VolumeRecord,
 } from './records.js';
 import * as rows from './rows.js';
+import { TaskSpecCache } from './spec-cache.js';
 import { META_SEQUENCE_NUMBER, prepareStatements, type Statements } from './statements.js';
 import { WriteTracker } from './write-tracker.js';
 
@@ -55,6 +56,10 @@ export class SqliteStore implements DesiredStateStore {
   readonly #logger: Logger;
   readonly #clock: { nowMs(): number };
   readonly #identityFile: InstanceIdentityFile | undefined;
+  readonly #specs = new TaskSpecCache(rows.parseTaskSpec);
+  readonly #cachedSpec = (text: string, arn: string): TaskSpec => this.#specs.get(arn, text);
+  /** Row → record with the spec from the cache: the same frozen object for every read of a task. */
+  readonly #toTask = (row: rows.TaskRow): TaskRecord => rows.rowToTask(row, this.#cachedSpec);
 
   constructor(options: SqliteStoreOptions) {
     this.durable = options.durable;
@@ -145,12 +150,12 @@ export class SqliteStore implements DesiredStateStore {
   #raiseDesired(arn: string, status: TaskStatus, reason: string | undefined): boolean {
     const current = this.#sql.getTask.get(arn);
     if (current === undefined) return false;
-    const task = rows.rowToTask(current);
+    const task = this.#toTask(current);
     const desiredStatus = raisedTaskStatus(task.desiredStatus, status);
     if (desiredStatus === task.desiredStatus) return false;
     const next: TaskRecord = { ...task, desiredStatus };
     if (reason !== undefined && task.reason === undefined) next.reason = reason;
-    this.#sql.updateTask.run(rows.taskToRow(next));
+    this.#sql.updateTask.run(rows.taskToRow(next, current.spec));
     this.#writes.touch('tasks', arn);
     const containerDesired = containerDesiredForTask(desiredStatus);
     for (const row of this.#sql.listContainers.all(arn)) {
@@ -164,11 +169,11 @@ export class SqliteStore implements DesiredStateStore {
 
   getTask(arn: string): TaskRecord | undefined {
     const row = this.#sql.getTask.get(arn);
-    return row === undefined ? undefined : rows.rowToTask(row);
+    return row === undefined ? undefined : this.#toTask(row);
   }
 
   listTasks(): TaskRecord[] {
-    return this.#sql.listTasks.all().map(rows.rowToTask);
+    return this.#sql.listTasks.all().map(this.#toTask);
   }
 
   listContainers(taskArn: string): ContainerRecord[] {
@@ -189,8 +194,9 @@ export class SqliteStore implements DesiredStateStore {
           this.#logger.warn('store: observation for an unknown task; patches dropped', { taskArn });
         }
       } else if (observation.task !== undefined) {
-        const next = applyTaskPatch(rows.rowToTask(taskRow), observation.task, this.#clock.nowMs());
-        const nextRow = rows.taskToRow(next);
+        // A patch never changes the spec: its stored text is written back as it is.
+        const next = applyTaskPatch(this.#toTask(taskRow), observation.task, this.#clock.nowMs());
+        const nextRow = rows.taskToRow(next, taskRow.spec);
         if (!rows.sameRow(taskRow, nextRow)) {
           this.#sql.updateTask.run(nextRow);
           this.#writes.touch(rows.onlySentStatusChanged(taskRow, nextRow) ? 'sent' : 'tasks', taskArn);
@@ -227,6 +233,7 @@ export class SqliteStore implements DesiredStateStore {
       const hadContainers = this.#sql.listContainers.all(arn).length > 0;
       // Container rows go with the task row (ON DELETE CASCADE).
       if (this.#sql.deleteTask.run(arn).changes === 0) return;
+      this.#specs.forget(arn);
       this.#writes.touch('tasks', arn);
       if (hadContainers) this.#writes.touch('containers', arn);
     });
