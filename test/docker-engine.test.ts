@@ -391,6 +391,19 @@ test('the event stream survives split chunks and reconnects with since after the
   t.is(engine.callCounts()['events'], 2);
 });
 
+test('JsonObjectSplitter reads newline-delimited events, resuming whole-line parsing after a split object', (t) => {
+  const splitter = new JsonObjectSplitter();
+  const events = Array.from({ length: 5 }, (_, n) => ({ n, Actor: { Attributes: { name: `c${n}`, brace: '}{' } } }));
+  const lines = events.map((e) => `${JSON.stringify(e)}\n`).join('');
+  // Cut in the middle of the third event: two whole lines, then a partial object.
+  const cut = lines.indexOf('"n":2') + 3;
+  t.deepEqual(splitter.push(lines.slice(0, cut)), { values: events.slice(0, 2), invalid: 0 });
+  t.deepEqual(splitter.push(lines.slice(cut)), { values: events.slice(2), invalid: 0 });
+  // Blank lines and CRLF endings between events are not errors.
+  t.deepEqual(splitter.push(`\n\r\n${JSON.stringify(events[0])}\r\n`), { values: [events[0]], invalid: 0 });
+  t.deepEqual(splitter.push('not json at all\n{"ok":true}\n'), { values: [{ ok: true }], invalid: 0 });
+});
+
 test('JsonObjectSplitter handles partial objects, braces in strings, missing newlines and junk', (t) => {
   const splitter = new JsonObjectSplitter();
   t.deepEqual(splitter.push('{"a":"x}{y\\"","b":{"c":[1,{"d":2}]}'), { values: [], invalid: 0 });
