@@ -40,6 +40,8 @@ export function containersLoopDefinition(
   return {
     name: 'containers',
     actionKinds: CONTAINER_ACTION_KINDS,
+    // What readDesired reads. Not 'sent' or 'outbox': the reporter's acks never change a plan.
+    watchedTables: ['tasks', 'containers', 'volumes'],
     keys: () => activeTaskArns(deps.store),
     keysForChange: (change) => (change.taskArns === 'all' ? activeTaskArns(deps.store) : change.taskArns),
     readDesired(taskArn) {
