@@ -238,3 +238,36 @@ test('a burst of events for one container costs one inspect, and no-change refre
   t.is(refreshed!.state, 'exited');
   t.is(notifications, 1, 'a real change notifies once');
 });
+
+test('events the agent’s own inspects already cover cost nothing; a later event costs one inspect', async (t) => {
+  const f = fixture();
+  const { engine, emit } = withoutEvents(f.engine);
+  const id = await createContainer(t, f, 'covered', { start: false });
+  const view = startView(t, f, engine);
+  await view.start();
+  const labels = { [LABEL_TASK_ARN]: f.taskArn, 'ecsd-test.run': f.run };
+  const inspects = (): number => f.engine.callCounts()['inspect']!;
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+  const before = inspects();
+  // The start event arrives while the start call is in flight: the mutation's own inspect covers it.
+  await view.withMutation(id, async () => {
+    emit({ type: 'container', action: 'start', id, labels, timeMs: Date.now() });
+    await f.engine.startContainer(id, 20_000);
+  });
+  await settle();
+  t.is(inspects() - before, 1, 'only the inspect after the mutation');
+  t.is(view.get(id)?.state, 'running');
+
+  // An event stamped before that inspect was sent is stale.
+  emit({ type: 'container', action: 'start', id, labels, timeMs: Date.now() - 60_000 });
+  await settle();
+  t.is(inspects() - before, 1, 'a stale event costs nothing');
+
+  // Something the agent did not do (docker stop from a shell) is looked at.
+  await f.engine.stopContainer(id, 5, 20_000);
+  emit({ type: 'container', action: 'die', id, labels, timeMs: Date.now() });
+  await settle();
+  t.is(inspects() - before, 2);
+  t.is(view.get(id)?.state, 'exited');
+});

@@ -19,7 +19,7 @@ import {
 import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
-import type { DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
+import type { ContainerRecord, DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
 import { buildCreateBody, dockerContainerName } from './create-body.js';
 import { hasTaskLimits } from './plan-actions.js';
 import type { HostPortAllocator } from './ports.js';
@@ -130,7 +130,8 @@ export class ContainersExecutor {
 
   private async create(task: TaskRecord, containerName: string): Promise<void> {
     const spec = findContainer(task.spec, containerName);
-    const record = this.deps.store.listContainers(task.arn).find((c) => c.name === containerName);
+    const records = this.deps.store.listContainers(task.arn);
+    const record = records.find((c) => c.name === containerName);
     // The name is persisted before the create call so an agent killed mid-create adopts the container
     // by name on restart instead of creating a duplicate (fact sheet 4.10).
     const dockerName = record?.dockerName ?? dockerContainerName(task.spec, containerName, this.randomHex(10));
@@ -144,7 +145,7 @@ export class ContainersExecutor {
     // it. A name generated just now cannot exist, so the common path saves that inspect.
     const adopted = record?.dockerName ? await this.deps.engine.inspectContainer(dockerName) : undefined;
     if (adopted) {
-      await this.afterCreate(task.arn, containerName, adopted.id);
+      await this.afterCreate(adopted.id);
       return;
     }
     let body: ContainerCreateBody;
@@ -156,7 +157,7 @@ export class ContainersExecutor {
         cluster: this.deps.cluster,
         hostPorts: this.allocateHostPorts(spec, allocated),
         volumeNames: this.volumeNames(task),
-        dockerIdsByName: this.dockerIdsByName(task.arn),
+        dockerIdsByName: this.dockerIdsByName(task.arn, records),
         // Only a task with limits can have a cgroup; asking costs stat calls.
         ...(hasTaskLimits(task.spec) && this.deps.cgroups.exists(taskIdFromArn(task.arn))
           ? { taskCgroupParent: this.deps.cgroups.parentFor(taskIdFromArn(task.arn)) }
@@ -174,7 +175,7 @@ export class ContainersExecutor {
       if (isEcsdError(error) && error.context['conflict'] === true) {
         const existing = await this.deps.engine.inspectContainer(dockerName);
         if (existing) {
-          await this.afterCreate(task.arn, containerName, existing.id);
+          await this.afterCreate(existing.id);
           return;
         }
       }
@@ -184,14 +185,16 @@ export class ContainersExecutor {
           : asCreateError(error);
       throw this.failContainer(task.arn, containerName, failure);
     }
-    await this.afterCreate(task.arn, containerName, id);
+    await this.afterCreate(id);
   }
 
-  private async afterCreate(taskArn: string, containerName: string, id: string): Promise<void> {
-    // Inspect first: the create event's hint then finds this inspect already sent (one inspect, not two).
-    // Crash safety does not need the ID first: the name recorded before the create is enough to adopt.
+  /**
+   * The view learns the new container now, so the next plan sees it CREATED and records its ID with the
+   * status (the planner adopts IDs from the view). Writing the ID here as well would be a store transaction
+   * per container for nothing: crash safety rests on the name recorded before the create.
+   */
+  private async afterCreate(id: string): Promise<void> {
     await this.deps.view.refresh(id);
-    this.deps.store.recordObservation({ taskArn, containers: [{ name: containerName, patch: { dockerId: id } }] });
   }
 
   private async start(task: TaskRecord, containerName: string): Promise<void> {
@@ -336,9 +339,9 @@ export class ContainersExecutor {
     return names;
   }
 
-  private dockerIdsByName(taskArn: string): Map<string, string> {
+  private dockerIdsByName(taskArn: string, records: readonly ContainerRecord[]): Map<string, string> {
     const ids = new Map<string, string>();
-    for (const record of this.deps.store.listContainers(taskArn)) {
+    for (const record of records) {
       if (record.dockerId) ids.set(record.name, record.dockerId);
     }
     for (const observed of this.deps.view.byTask(taskArn)) {

@@ -160,18 +160,26 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
     return next;
   };
 
+  /**
+   * Whether an inspect not yet sent, or sent after `eventAtMs`, already covers an event. A mutation in
+   * flight counts: withMutation inspects once it is done.
+   */
+  const covered = (id: string, eventAtMs: number): boolean =>
+    queued.has(id) || mutating.has(id) || (inspectSentAtMs.get(id) ?? Number.NEGATIVE_INFINITY) > eventAtMs;
+
   /** Event path: coalesce bursts, skip if an inspect for this id is already waiting to be sent. */
   const hint = (id: string, eventAtMs: number): void => {
+    // Most events answer the agent's own create/start/stop, whose inspect is pending or done: no timer then.
+    if (state === 'stopped' || (!coalesceTimers.has(id) && covered(id, eventAtMs))) return;
     pendingEventAtMs.set(id, Math.max(eventAtMs, pendingEventAtMs.get(id) ?? 0));
-    if (state === 'stopped' || coalesceTimers.has(id)) return;
+    if (coalesceTimers.has(id)) return;
     coalesceTimers.set(
       id,
       clock.setTimeout(() => {
         coalesceTimers.delete(id);
         const newestEventAtMs = pendingEventAtMs.get(id) ?? Number.POSITIVE_INFINITY;
         pendingEventAtMs.delete(id);
-        if (state === 'stopped' || queued.has(id) || mutating.has(id)) return;
-        if ((inspectSentAtMs.get(id) ?? Number.NEGATIVE_INFINITY) > newestEventAtMs) return;
+        if (state === 'stopped' || covered(id, newestEventAtMs)) return;
         refresh(id).catch((error: unknown) => {
           logger.warn('event-driven inspect failed; the next relist will retry', { id, error: errorMessage(error) });
         });
