@@ -91,6 +91,8 @@ export class LocalTaskSource {
    * every file on every fs.watch event (10 ms per sync for 50 files before this cache).
    */
   private readonly readCache = new Map<string, { identity: string; read: FileRead }>();
+  /** fileIdPrefix per file name: a sha256 each, asked for every file and every task on every sync. */
+  private readonly prefixes = new Map<string, string>();
   private lastInvalid: InvalidTaskFile[] = [];
   private lastFingerprint: string | undefined;
   private watcher: FSWatcher | undefined;
@@ -146,15 +148,15 @@ export class LocalTaskSource {
   /** Read the directory and bring the store in line with it. Safe to call at any time. */
   syncOnce(): SyncReport {
     const report: SyncReport = { started: [], stopped: [], invalid: [], unchanged: 0 };
-    const fingerprint = this.fingerprint();
-    const names = this.listFiles();
-    if (names === undefined) {
+    const scan = this.scanDir(true);
+    if (scan === undefined) {
       // An unreadable directory (unmounted, permissions) must not look like "every file was removed".
       return report;
     }
+    const fingerprint = fingerprintOf(scan);
     const reads = new Map<string, FileRead>();
-    for (const name of names) {
-      const read = this.readFileCached(name);
+    for (const [name, identity] of scan) {
+      const read = this.readFileCached(name, identity);
       if (read) reads.set(name, read);
     }
     for (const name of this.readCache.keys()) if (!reads.has(name)) this.readCache.delete(name);
@@ -174,10 +176,20 @@ export class LocalTaskSource {
     });
 
     for (const name of this.tracked.keys()) if (!reads.has(name)) this.tracked.delete(name);
+    for (const name of this.prefixes.keys()) if (!reads.has(name)) this.prefixes.delete(name);
     this.logInvalid(report.invalid);
     this.lastInvalid = report.invalid;
     this.lastFingerprint = fingerprint;
     return report;
+  }
+
+  private prefixOf(name: string): string {
+    let prefix = this.prefixes.get(name);
+    if (prefix === undefined) {
+      prefix = fileIdPrefix(name);
+      this.prefixes.set(name, prefix);
+    }
+    return prefix;
   }
 
   /** Returns the ARN it started, or undefined when the file's task is already the desired one. */
@@ -208,13 +220,15 @@ export class LocalTaskSource {
   /** Every active local task must be the tracked task of a present file, or belong to an invalid file. */
   private stopUnwanted(reads: Map<string, FileRead>, localTasks: TaskRecord[], report: SyncReport): void {
     const fileByPrefix = new Map<string, string>();
-    for (const name of reads.keys()) fileByPrefix.set(fileIdPrefix(name), name);
+    for (const name of reads.keys()) fileByPrefix.set(this.prefixOf(name), name);
+    const trackedByPrefix = new Map<string, string>();
+    for (const name of this.tracked.keys()) trackedByPrefix.set(this.prefixOf(name), name);
     for (const task of localTasks) {
       if (taskStatusRank(task.desiredStatus) >= STOPPED_RANK) continue;
       const file = fileByPrefix.get(fileIdPrefixOfArn(task.arn));
       let reason: string;
       if (file === undefined) {
-        const removed = [...this.tracked.keys()].find((name) => fileIdPrefix(name) === fileIdPrefixOfArn(task.arn));
+        const removed = trackedByPrefix.get(fileIdPrefixOfArn(task.arn));
         reason = removed === undefined ? 'Task definition file removed' : `Task definition file ${removed} removed`;
       } else if (reads.get(file)?.kind === 'invalid') {
         continue;
@@ -239,27 +253,39 @@ export class LocalTaskSource {
     return max + 1;
   }
 
-  private listFiles(): string[] | undefined {
+  /**
+   * The task files, each with its identity (inode, size, mtime and ctime in nanoseconds; undefined when it
+   * cannot be stat'ed), sorted by name; undefined when the directory cannot be read. One stat per file
+   * serves both the poll's change check and the read cache.
+   */
+  private scanDir(logErrors: boolean): Map<string, string | undefined> | undefined {
+    let names: string[];
     try {
-      return readdirSync(this.options.dir, { withFileTypes: true })
+      names = readdirSync(this.options.dir, { withFileTypes: true })
         .filter((entry) => isTaskFileName(entry.name) && (entry.isFile() || entry.isSymbolicLink()))
         .map((entry) => entry.name)
         .sort();
     } catch (error) {
-      this.logger.error('cannot read tasks directory; keeping current tasks', { error: errorMessage(error) });
+      if (logErrors) {
+        this.logger.error('cannot read tasks directory; keeping current tasks', { error: errorMessage(error) });
+      }
       return undefined;
     }
+    const scan = new Map<string, string | undefined>();
+    for (const name of names) {
+      try {
+        const stat = statSync(join(this.options.dir, name), { bigint: true });
+        scan.set(name, `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`);
+      } catch {
+        scan.set(name, undefined);
+      }
+    }
+    return scan;
   }
 
-  private readFileCached(name: string): FileRead | undefined {
-    let identity: string;
-    try {
-      const stat = statSync(join(this.options.dir, name), { bigint: true });
-      identity = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-    } catch {
-      // Vanished or unreadable: let readFile report it exactly.
-      return this.readFile(name);
-    }
+  private readFileCached(name: string, identity: string | undefined): FileRead | undefined {
+    // Vanished or unreadable: let readFile report it exactly.
+    if (identity === undefined) return this.readFile(name);
     const cached = this.readCache.get(name);
     if (cached?.identity === identity) return cached.read;
     const read = this.readFile(name);
@@ -301,24 +327,6 @@ export class LocalTaskSource {
     for (const [file, error] of current) this.loggedErrors.set(file, error);
   }
 
-  /** Names, sizes and mtimes of the task files: a cheap "did anything change" for the poll. */
-  private fingerprint(): string | undefined {
-    try {
-      const parts: string[] = [];
-      for (const name of readdirSync(this.options.dir).filter(isTaskFileName).sort()) {
-        try {
-          const stat = statSync(join(this.options.dir, name));
-          parts.push(`${name}:${stat.size}:${stat.mtimeMs}`);
-        } catch {
-          parts.push(`${name}:gone`);
-        }
-      }
-      return parts.join('\n');
-    } catch {
-      return undefined;
-    }
-  }
-
   private startWatching(): void {
     if (this.watcher || this.lifecycle !== 'running') return;
     try {
@@ -348,8 +356,8 @@ export class LocalTaskSource {
     this.pollTimer = this.options.clock.setTimeout(() => {
       this.pollTimer = undefined;
       this.startWatching();
-      const fingerprint = this.fingerprint();
-      if (fingerprint !== undefined && fingerprint !== this.lastFingerprint) this.safeSync();
+      const scan = this.scanDir(false);
+      if (scan !== undefined && fingerprintOf(scan) !== this.lastFingerprint) this.safeSync();
       this.schedulePoll();
     }, this.options.pollIntervalMs);
   }
@@ -381,4 +389,11 @@ function adoptable(name: string, canonical: string, localTasks: TaskRecord[]): T
   }
   if (newest && taskIdFromArn(newest.arn) === localTaskId(name, canonical, newest.version)) return newest;
   return undefined;
+}
+
+/** The poll's cheap "did anything change": every task file's name and identity. */
+function fingerprintOf(scan: ReadonlyMap<string, string | undefined>): string {
+  const parts: string[] = [];
+  for (const [name, identity] of scan) parts.push(`${name}:${identity ?? 'gone'}`);
+  return parts.join('\n');
 }
