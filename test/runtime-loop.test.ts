@@ -3,7 +3,7 @@ import { createLoop } from '../reconcilers/runtime/loop.js';
 import type { LoopDefinition } from '../reconcilers/runtime/types.js';
 import { CannotPullContainerError, DockerApiError } from '../src/errors.js';
 import { flushAsync } from './helpers/fake-clock.js';
-import { deferred, harness } from './helpers/runtime-harness.js';
+import { deferred, harness, type WorldAction } from './helpers/runtime-harness.js';
 
 const LOOP = { loop: 'world' };
 const QUEUE = { name: 'world' };
@@ -309,4 +309,75 @@ test('stop waits for in-flight work, aborts it through the signal at the deadlin
   t.is(loop.state(), 'stopped');
   t.is(h.clock.pendingTimers, 0, 'no retry scheduled after stop');
   await t.throwsAsync(loop.syncOnce());
+});
+
+/**
+ * A loop whose 'set' writes the store (like the containers loop's record action): synchronously by default,
+ * or after an await. With 'set' declared store-only, its plan is not verified and its own write does not
+ * wake the key again.
+ */
+function storeWritingDefinition(
+  h: ReturnType<typeof harness>,
+  options: { storeOnly: boolean; writeAfterAwait?: boolean },
+): LoopDefinition<number, number | undefined, WorldAction> {
+  const base = h.world.definition();
+  return {
+    ...base,
+    ...(options.storeOnly ? { storeOnlyActionKinds: ['set'] } : {}),
+    apply: async (key, action, signal) => {
+      if (options.writeAfterAwait) await Promise.resolve();
+      h.store.write(key);
+      await base.apply(key, action, signal);
+    },
+  };
+}
+
+test('a plan of store-only actions is not verified, and its own writes do not wake the key', async (t) => {
+  const h = harness();
+  h.world.desired.set('task-a', 2);
+  h.world.actual.set('task-a', 1);
+  const loop = createLoop(storeWritingDefinition(h, { storeOnly: true }), h.deps);
+  loop.start();
+  await flushAsync();
+  await h.clock.advanceAsync(1_000);
+  t.is(h.world.observeCount('task-a'), 1, 'one reconcile: no verification, no wake-up by its own write');
+  t.is(h.world.actual.get('task-a'), 2);
+  t.is(await h.metrics.sampleValue('ecs_agent_reconcile_total', { ...LOOP, result: 'success' }), 1);
+  t.is(await h.metrics.sampleValue('ecs_agent_reconcile_total', { ...LOOP, result: 'requeue' }), 0);
+
+  // Someone else's write to the same key still wakes it.
+  h.store.write('task-a');
+  await h.clock.advanceAsync(200);
+  t.is(h.world.observeCount('task-a'), 2);
+  await loop.stop(1_000);
+});
+
+test('without store-only kinds, or for writes after an await, the key is looked at again', async (t) => {
+  for (const options of [{ storeOnly: false }, { storeOnly: true, writeAfterAwait: true }]) {
+    const h = harness();
+    h.world.desired.set('task-a', 2);
+    h.world.actual.set('task-a', 1);
+    const loop = createLoop(storeWritingDefinition(h, options), h.deps);
+    loop.start();
+    await flushAsync();
+    await h.clock.advanceAsync(1_000);
+    t.is(h.world.observeCount('task-a'), 2, JSON.stringify(options));
+    await loop.stop(1_000);
+  }
+});
+
+test('an outside write made while the key is being reconciled is not mistaken for its own', async (t) => {
+  const gate = deferred();
+  const h = harness({ beforeObserve: (_key, attempt) => (attempt === 0 ? gate.promise : undefined) });
+  h.world.desired.set('task-a', 2);
+  h.world.actual.set('task-a', 1);
+  const loop = createLoop(storeWritingDefinition(h, { storeOnly: true }), h.deps);
+  loop.start();
+  await flushAsync();
+  h.store.write('task-a'); // e.g. the source raised the desired status meanwhile
+  gate.resolve();
+  await flushAsync();
+  await h.clock.advanceAsync(1_000);
+  t.is(h.world.observeCount('task-a'), 2);
+  await loop.stop(1_000);
 });

@@ -298,3 +298,25 @@ test('changesSince(g, tables) counts only writes to those tables', (t) => {
   );
   t.deepEqual(store.changesSince(generation + 5, ['tasks']), { generation, taskArns: 'all', tables: 'all' });
 });
+
+test('changesSince(g, tables, skip) leaves out the writes skip names, by generation and task', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const start = store.generation();
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  const own = store.generation();
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  const generation = store.generation();
+  const skipOwn = (g: number, arn: string): boolean => g === own && arn === TASK_ARN;
+
+  t.deepEqual(store.changesSince(start, ['tasks', 'containers'], skipOwn).taskArns, [OTHER_TASK_ARN]);
+  t.deepEqual(store.changesSince(own - 1, ['tasks', 'containers'], skipOwn), {
+    generation,
+    taskArns: [OTHER_TASK_ARN],
+    tables: ['tasks', 'containers'],
+  });
+  t.deepEqual(
+    store.changesSince(start, undefined, (_g, arn) => arn === TASK_ARN || arn === OTHER_TASK_ARN),
+    { generation, taskArns: [], tables: [] },
+    'a table whose every task write was skipped does not count as written',
+  );
+});

@@ -40,6 +40,8 @@ export function containersLoopDefinition(
   return {
     name: 'containers',
     actionKinds: CONTAINER_ACTION_KINDS,
+    // The planner's record action is a fixed point (plan.ts): planning again from what it wrote gives nothing.
+    storeOnlyActionKinds: ['record'],
     // What readDesired reads. Not 'sent' or 'outbox': the reporter's acks never change a plan.
     watchedTables: ['tasks', 'containers', 'volumes'],
     keys: () => activeTaskArns(deps.store),

@@ -5,7 +5,9 @@
  *
  * Outcome rules (controller-runtime's, see notes/style.md anchors):
  * - converged (empty plan): forget the backoff; result `success`.
- * - applied ≥ 1 action: queue the key again to verify the effect; result `requeue`.
+ * - applied ≥ 1 action: queue the key again to verify the effect; result `requeue`. Not when every action is
+ *   store-only (`storeOnlyActionKinds`): the plan already saw the state it wrote, so another look would
+ *   plan nothing — it is handled as converged (or `requeue_after`).
  * - empty plan with requeueAfterMs: addAfter; result `requeue_after`.
  * - transient / throttled error: addRateLimited (5 ms × 2^n, capped); result `error`.
  * - terminal error: record, count by code, forget, hold until the key changes; result `error`.
@@ -65,6 +67,21 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     },
   });
 
+  const storeOnlyKinds: ReadonlySet<string> = new Set(definition.storeOnlyActionKinds ?? []);
+  // What an action writes to the store synchronously, before its first await, is this key's own doing and
+  // must not wake the key again (see Triggers.markOwnWrites). JavaScript runs that part without interleaving,
+  // so the generations it spans are exactly its writes.
+  const runDefinition: LoopDefinition<Desired, Actual, Action> = {
+    ...definition,
+    apply(key, action, signal) {
+      const before = deps.store.generation();
+      const applied = definition.apply(key, action, signal);
+      const after = deps.store.generation();
+      if (after > before) triggers.markOwnWrites(before, after, key);
+      return applied;
+    },
+  };
+
   const accepting = (): boolean => state === 'idle' || state === 'running';
 
   // Pumping on a microtask keeps reconciles from starting inside the caller of add() (a store write, a
@@ -98,7 +115,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     controllers.add(controller);
     const startedMs = clock.nowMs();
     try {
-      const outcome = await reconcileKey(definition, allowedKinds, key, {
+      const outcome = await reconcileKey(runDefinition, allowedKinds, key, {
         nowMs: () => clock.nowMs(),
         dryRun,
         signal: controller.signal,
@@ -154,7 +171,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       triggers.unpark(key);
       metrics.reconcile.setLastSuccess(nowMs / 1000);
       const { plan } = outcome;
-      if (outcome.appliedCount > 0) {
+      if (outcome.appliedCount > 0 && !plan.actions.every((action) => storeOnlyKinds.has(action.kind))) {
         // Level-triggered: the effect is verified by a fresh observe, through the queue (never recursion).
         result = 'requeue';
         queue.add(key);

@@ -38,6 +38,9 @@ export class Triggers {
   /** key → store generation when its terminal error was recorded. */
   readonly #parked = new Map<string, number>();
   #lastGeneration = 0;
+  /** generation → the key whose reconcile wrote it (see markOwnWrites); pruned as polls move past them. */
+  readonly #ownWrites = new Map<number, string>();
+  readonly #isOwnWrite = (generation: number, taskArn: string): boolean => this.#ownWrites.get(generation) === taskArn;
   #pollTimer: { cancel(): void } | undefined;
   #resyncTimer: { cancel(): void } | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -103,8 +106,8 @@ export class Triggers {
       const windowStart = this.#lastGeneration;
       const changes = this.#changesSince(windowStart);
       if (changes.tables !== 'all' && changes.tables.length === 0) {
-        // Only tables this loop does not watch were written: move past them without asking for keys.
-        this.#lastGeneration = changes.generation;
+        // Only tables this loop does not watch (or its own writes): move past them without asking for keys.
+        this.#advanceTo(changes.generation);
         return 0;
       }
       const changedAfterCache = new Map<number, ReadonlySet<string>>();
@@ -119,12 +122,17 @@ export class Triggers {
         enqueued += 1;
       }
       // Advance only after every key was handed over, so a failure re-reads the same window next time.
-      this.#lastGeneration = changes.generation;
+      this.#advanceTo(changes.generation);
       return enqueued;
     } catch (error) {
       logger.error('reading the store change feed failed', { error: errorMessage(error) });
       return 0;
     }
+  }
+
+  #advanceTo(generation: number): void {
+    this.#lastGeneration = generation;
+    for (const marked of this.#ownWrites.keys()) if (marked <= generation) this.#ownWrites.delete(marked);
   }
 
   /**
@@ -141,9 +149,19 @@ export class Triggers {
     return keys;
   }
 
+  /**
+   * Writes made synchronously by this loop's own action for key K, at generations (`after`, `upTo`]: they do
+   * not wake K again. The reconcile that made them decides itself whether K needs another look (the loop
+   * requeues after Docker actions; a plan of store-only actions is its own fixed point). Only loops keyed by
+   * task ARN benefit; for others the marks never match.
+   */
+  markOwnWrites(after: number, upTo: number, key: string): void {
+    for (let generation = after + 1; generation <= upTo; generation++) this.#ownWrites.set(generation, key);
+  }
+
   #changesSince(generation: number): ChangesSince {
     const { store, watchedTables } = this.#options;
-    return watchedTables === undefined ? store.changesSince(generation) : store.changesSince(generation, watchedTables);
+    return store.changesSince(generation, watchedTables, this.#isOwnWrite);
   }
 
   /** Whether a committed write touched a watched table (every write does when the loop watches all). */

@@ -41,6 +41,12 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
   name: string;
   /** The closed list of action kinds `plan` may return; a kind outside it is a bug (terminal error). */
   actionKinds: readonly string[];
+  /**
+   * Kinds whose apply only writes the store, from what the plan already knew (e.g. recording observed
+   * statuses). A plan made of these alone is not verified by another reconcile, so the planner must be a
+   * fixed point through them: planning again from the state they wrote must give no action.
+   */
+  storeOnlyActionKinds?: readonly string[];
   /** All keys, for a full resync. */
   keys(): Iterable<string>;
   /**

@@ -5,7 +5,7 @@
  * ring no longer reaches back to `g` the answer is 'all' and the caller falls back to a full relist — the
  * level-triggered loops are correct either way, the feed only saves work.
  */
-import type { ChangesSince, StoreChange, StoreTable } from './records.js';
+import type { ChangeSkip, ChangesSince, StoreChange, StoreTable } from './records.js';
 
 /** 4096 changes: minutes of a busy agent's writes, far more than one poll interval, for ~a few hundred KiB. */
 export const DEFAULT_CHANGE_FEED_CAPACITY = 4096;
@@ -41,9 +41,11 @@ export class ChangeFeed {
 
   /**
    * What changed after `generation` (exclusive) up to the current generation; with `only`, counting writes to
-   * those tables alone.
+   * those tables alone; with `skip`, leaving out a task ARN where `skip(generation, arn)` says so (a loop's
+   * own writes, see reconcilers/runtime/triggers.ts). A table counts when some ARN of it is left in, or when
+   * its change names no task at all.
    */
-  changesSince(generation: number, only?: readonly StoreTable[]): ChangesSince {
+  changesSince(generation: number, only?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince {
     const current = this.#generation;
     if (generation === current) return { generation: current, taskArns: [], tables: [] };
     // A generation from the future (e.g. remembered across a restart, when the counter starts again at 0) or
@@ -61,8 +63,13 @@ export class ChangeFeed {
       }
       for (const [table, arns] of change.taskArnsByTable) {
         if (only !== undefined && !only.includes(table)) continue;
-        tables.add(table);
-        for (const arn of arns) taskArns.add(arn);
+        let counted = arns.size === 0;
+        for (const arn of arns) {
+          if (skip?.(g, arn)) continue;
+          taskArns.add(arn);
+          counted = true;
+        }
+        if (counted) tables.add(table);
       }
     }
     return { generation: current, taskArns: [...taskArns], tables: [...tables] };

@@ -163,6 +163,9 @@ export interface StoreChange {
 }
 
 /** The change feed answer: the task ARNs written since a generation, or 'all' if that is too far back to know. */
+/** Leaves a task's write at one generation out of a change-feed answer. */
+export type ChangeSkip = (generation: number, taskArn: string) => boolean;
+
 export interface ChangesSince {
   generation: number;
   taskArns: string[] | 'all';
@@ -178,7 +181,7 @@ export interface DesiredStateStore {
    * writes to those tables count: the answer names those tables and only the tasks their writes touched
    * (the generation is still the current one, so the caller moves past the writes it does not care about).
    */
-  changesSince(generation: number, tables?: readonly StoreTable[]): ChangesSince;
+  changesSince(generation: number, tables?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince;
   /** Called synchronously after each committed write. Returns an unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;
   /** Whether the database lives on disk (ECS_CHECKPOINT) or in memory. */

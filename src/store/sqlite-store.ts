@@ -17,6 +17,7 @@ import { containerDesiredForTask, raisedContainerStatus, raisedTaskStatus } from
 import type { InstanceIdentityFile } from './instance-identity-file.js';
 import { applyContainerPatch, applyTaskPatch, newContainerRecords, newTaskRecord } from './patches.js';
 import type {
+  ChangeSkip,
   ChangesSince,
   ContainerRecord,
   DesiredStateStore,
@@ -76,8 +77,8 @@ export class SqliteStore implements DesiredStateStore {
     return this.#feed.generation;
   }
 
-  changesSince(generation: number, tables?: readonly StoreTable[]): ChangesSince {
-    return this.#feed.changesSince(generation, tables);
+  changesSince(generation: number, tables?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince {
+    return this.#feed.changesSince(generation, tables, skip);
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {

@@ -5,7 +5,7 @@
 import type { LoopChange, LoopDefinition, LoopDeps, LoopPlan } from '../../reconcilers/runtime/types.js';
 import { silentLogger } from '../../src/logging/types.js';
 import { createMetricsRegistry, type MetricsRegistry } from '../../src/metrics/registry.js';
-import type { ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
+import type { ChangeSkip, ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
 import { FakeClock } from './fake-clock.js';
 
 export interface Deferred {
@@ -43,7 +43,7 @@ export class FakeChangeFeed implements ChangeFeedStore {
     return this.#generation;
   }
 
-  changesSince(generation: number, tables?: readonly StoreTable[]): ChangesSince {
+  changesSince(generation: number, tables?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince {
     this.changesSinceCalls += 1;
     this.changesSinceTables.push(tables);
     const oldest = this.#log[0]?.generation ?? this.#generation + 1;
@@ -52,8 +52,10 @@ export class FakeChangeFeed implements ChangeFeedStore {
     const written = new Set<StoreTable>();
     for (const entry of this.#log) {
       if (entry.generation <= generation || (tables !== undefined && !tables.includes(entry.table))) continue;
+      const kept = entry.taskArns.filter((arn) => !skip?.(entry.generation, arn));
+      if (kept.length === 0 && entry.taskArns.length > 0) continue;
       written.add(entry.table);
-      for (const arn of entry.taskArns) arns.add(arn);
+      for (const arn of kept) arns.add(arn);
     }
     return { generation: this.#generation, taskArns: [...arns], tables: [...written] };
   }
