@@ -146,5 +146,20 @@ test('containers progress in parallel; only a container nothing gates gets its s
   t.is(new Set(steps).size, steps.length, 'no action twice');
   const gated = taskSpec([container('a'), container('b', { dependsOn: [{ containerName: 'a', condition: 'START' }] })]);
   const fresh = desiredFor(gated);
-  t.deepEqual(dockerActions(planChecked(t, fresh, actualWith(fresh)).plan), ['create a', 'start a']);
+  const freshPlan = planChecked(t, fresh, actualWith(fresh)).plan;
+  t.deepEqual(dockerActions(freshPlan), ['create a', 'start a']);
+  t.true(
+    freshPlan.actions.some((a) => a.kind === 'create' && a.startFollows === true),
+    'a create whose start follows says so (the executor skips inspecting the CREATED state)',
+  );
+  const later = desiredFor(
+    gated,
+    { knownStatus: 'NONE' },
+    { a: { knownStatus: 'RUNNING', dockerId: 'a-id-0123456789' } },
+  );
+  const gatedCreate = planChecked(t, later, actualWith(later, [observed('a', 'running')])).plan.actions.find(
+    (a) => a.kind === 'create',
+  );
+  t.is(gatedCreate?.kind === 'create' ? gatedCreate.container : undefined, 'b');
+  t.false(gatedCreate?.kind === 'create' && gatedCreate.startFollows === true, 'a gated create is inspected');
 });

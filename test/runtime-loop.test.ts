@@ -2,6 +2,7 @@ import test from 'ava';
 import { createLoop } from '../reconcilers/runtime/loop.js';
 import type { LoopDefinition } from '../reconcilers/runtime/types.js';
 import { CannotPullContainerError, DockerApiError } from '../src/errors.js';
+import { createCapturingLogger } from '../src/logging/index.js';
 import { flushAsync } from './helpers/fake-clock.js';
 import { deferred, harness, type WorldAction } from './helpers/runtime-harness.js';
 
@@ -380,4 +381,25 @@ test('an outside write made while the key is being reconciled is not mistaken fo
   await h.clock.advanceAsync(1_000);
   t.is(h.world.observeCount('task-a'), 2);
   await loop.stop(1_000);
+});
+
+test('one info line per plan names the actions that are not store-only; store-only ones log at debug', async (t) => {
+  const capture = createCapturingLogger();
+  const h = harness();
+  h.world.desired.set('changed', 2);
+  h.world.actual.set('changed', 1);
+  h.world.actual.set('gone', 7);
+  const definition = { ...h.world.definition(), storeOnlyActionKinds: ['remove'] };
+  const loop = createLoop(definition, { ...h.deps, logger: capture.logger });
+  await loop.syncOnce();
+  const info = capture.lines.filter((line) => line.level === 'info' && line.msg === 'applying actions');
+  t.deepEqual(
+    info.map((line) => [line.fields['key'], line.fields['actions']]),
+    [['changed', ['set: drift']]],
+  );
+  const debug = capture.lines.filter((line) => line.level === 'debug' && line.msg === 'applying action');
+  t.deepEqual(debug.map((line) => `${line.fields['key']}:${line.fields['kind']}`).sort(), [
+    'changed:set',
+    'gone:remove',
+  ]);
 });

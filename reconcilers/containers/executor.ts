@@ -52,6 +52,8 @@ const ENGINE_PING_TIMEOUT_MS = 5_000;
 export class ContainersExecutor {
   private readonly randomHex: (bytes: number) => string;
   private readonly stopAttempts = new Map<string, number>();
+  /** Containers just created whose start follows in the same plan (create's startFollows), by containerKey. */
+  private readonly createdIds = new Map<string, string>();
 
   constructor(private readonly deps: ContainersExecutorDeps) {
     this.randomHex = deps.randomHex ?? ((bytes) => randomBytes(bytes).toString('hex'));
@@ -68,7 +70,7 @@ export class ContainersExecutor {
       case 'create-volume':
         return this.createVolume(this.requireTask(taskArn), action.volume);
       case 'create':
-        return this.create(this.requireTask(taskArn), action.container);
+        return this.create(this.requireTask(taskArn), action.container, action.startFollows === true);
       case 'start':
         return this.start(this.requireTask(taskArn), action.container);
       case 'stop':
@@ -128,7 +130,7 @@ export class ContainersExecutor {
     });
   }
 
-  private async create(task: TaskRecord, containerName: string): Promise<void> {
+  private async create(task: TaskRecord, containerName: string, startFollows: boolean): Promise<void> {
     const spec = findContainer(task.spec, containerName);
     const records = this.deps.store.listContainers(task.arn);
     const record = records.find((c) => c.name === containerName);
@@ -185,7 +187,11 @@ export class ContainersExecutor {
           : asCreateError(error);
       throw this.failContainer(task.arn, containerName, failure);
     }
-    await this.afterCreate(id);
+    // The start that follows inspects the container once it is running (even if the start fails), so the
+    // view learns it there; an inspect of the CREATED state in between would be one Docker call for nothing.
+    // Until then only this executor knows the ID: the start picks it up from here.
+    if (startFollows) this.createdIds.set(containerKey(task.arn, containerName), id);
+    else await this.afterCreate(id);
   }
 
   /**
@@ -219,7 +225,7 @@ export class ContainersExecutor {
    */
   private async stop(taskArn: string, containerName: string, graceSec: number): Promise<void> {
     const id = this.dockerIdOf(taskArn, containerName);
-    const attemptKey = `${taskArn}\n${containerName}`;
+    const attemptKey = containerKey(taskArn, containerName);
     try {
       await this.deps.view.withMutation(id, () =>
         this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs),
@@ -266,6 +272,12 @@ export class ContainersExecutor {
   }
 
   private dockerIdOf(taskArn: string, containerName: string): string {
+    const key = containerKey(taskArn, containerName);
+    const created = this.createdIds.get(key);
+    if (created !== undefined) {
+      this.createdIds.delete(key);
+      return created;
+    }
     const observed = this.deps.view.byTask(taskArn).find((c) => c.containerName === containerName);
     const id = observed?.id ?? this.deps.store.listContainers(taskArn).find((c) => c.name === containerName)?.dockerId;
     if (!id) throw new CannotStartContainerError(`container ${containerName} has no Docker container yet`);
@@ -349,6 +361,10 @@ export class ContainersExecutor {
     }
     return ids;
   }
+}
+
+function containerKey(taskArn: string, containerName: string): string {
+  return `${taskArn}\n${containerName}`;
 }
 
 function findContainer(task: TaskSpec, name: string): ContainerSpec {

@@ -96,12 +96,18 @@ export function planDockerActions(
     }
     if (cgroupPending) continue;
     if (c.spec.mountPoints.some((m) => missingVolumes.has(m.sourceVolume))) continue;
-    actions.push({ kind: 'create', container: c.name, reason: `container ${c.name}: ${verdict.detail}; creating` });
     // With no dependency at all (explicit or implicit), nothing can be learned between create and start,
     // so the start follows in the same plan: the executor applies actions in order and stops at the first
-    // failure. That saves a reconcile, a store write and a log line per container; the container still
-    // passes through CREATED in Docker, exactly as upstream moves it on without waiting on anything.
-    if ((graph.edges.get(c.name) ?? []).length === 0) {
+    // failure. That saves a reconcile, a store write, a log line and an inspect per container; the container
+    // still passes through CREATED in Docker, exactly as upstream moves it on without waiting on anything.
+    const startFollows = (graph.edges.get(c.name) ?? []).length === 0;
+    actions.push({
+      kind: 'create',
+      container: c.name,
+      reason: `container ${c.name}: ${verdict.detail}; creating`,
+      ...(startFollows ? { startFollows } : {}),
+    });
+    if (startFollows) {
       actions.push({ kind: 'start', container: c.name, reason: `container ${c.name}: no dependencies; starting` });
     }
   }

@@ -39,7 +39,8 @@ export type ContainerAction =
   | { kind: 'record'; observation: TaskObservation; reason: string }
   | { kind: 'setup-task-cgroup'; reason: string }
   | { kind: 'create-volume'; volume: string; reason: string }
-  | { kind: 'create'; container: string; reason: string }
+  /** `startFollows`: the same plan starts the container next, whose own inspect then shows it to the view. */
+  | { kind: 'create'; container: string; reason: string; startFollows?: boolean }
   | { kind: 'start'; container: string; reason: string }
   | { kind: 'stop'; container: string; graceSec: number; reason: string };
 

@@ -120,14 +120,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
         dryRun,
         signal: controller.signal,
         onPlanned: (plan) => recordPlan(key, plan),
-        // Store bookkeeping is frequent and already visible through its effects; Docker actions are what an
-        // operator wants to see at info.
-        onApplying: (action) =>
-          (action.kind === 'record' ? logger.debug : logger.info).call(logger, 'applying action', {
-            key,
-            kind: action.kind,
-            reason: action.reason,
-          }),
+        onApplying: (action) => logger.debug('applying action', { key, kind: action.kind, reason: action.reason }),
       });
       settle(key, outcome, startedMs);
     } catch (error) {
@@ -146,6 +139,10 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   function recordPlan(key: string, plan: LoopPlan<Action>): void {
     plans.set(key, plan);
     for (const action of plan.actions) metrics.reconcile.incPlannedActions(action.kind);
+    // One info line per plan with actions an operator wants to see (the Docker side); store-only bookkeeping
+    // is frequent and visible through its effects, so it stays at debug with each action.
+    const shown = dryRun ? [] : plan.actions.filter((action) => !storeOnlyKinds.has(action.kind));
+    if (shown.length > 0) logger.info('applying actions', { key, actions: shown.map((a) => `${a.kind}: ${a.reason}`) });
     if (plan.actions.length > 0) {
       logger.debug('planned', { key, actions: plan.actions.map((a) => `${a.kind}: ${a.reason}`), dryRun });
     }
