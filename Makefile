@@ -17,6 +17,7 @@ docker:
 
 build: deps
 	@npx tsc -p tsconfig.json
+	@chmod +x dist/src/cli/main.js
 	@mkdir -p dist && printf '{"commit":"%s"}\n' "$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" > dist/build-info.json
 
 lint: deps
@@ -30,7 +31,7 @@ test: deps docker
 run: deps docker build
 	@mkdir -p $(DATA_DIR)
 	ECS_DATADIR=$(DATA_DIR) ECS_CLUSTER=$${ECS_CLUSTER:-local} \
-		node dist/src/cli/main.js --tasks-dir $(TASKS_DIR)
+		./dist/src/cli/main.js --tasks-dir $(TASKS_DIR)
 
 bench: deps docker build
 	@node dist/bench/containers-bench.js

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 pre=()
-if npx tsc -p tsconfig.json; then pre+=("ok 0 - typescript build"); else pre+=("not ok 0 - typescript build"); fi
+if npx tsc -p tsconfig.json && chmod +x dist/src/cli/main.js; then pre+=("ok 0 - typescript build"); else pre+=("not ok 0 - typescript build"); fi
 if npx biome check . >/tmp/ecsd-biome.log 2>&1; then
   pre+=("ok 0 - biome check")
 else

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,14 @@ const execFileAsync = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const MAIN_JS = join(REPO_ROOT, 'dist/src/cli/main.js');
 export const TEST_IMAGE = 'ecsd-test/busybox:latest';
+
+/** The node flags of `ecsd`'s shebang (`#!/usr/bin/env -S node <flags>`), so tests run the agent as installed. */
+export function agentNodeFlags(mainJs = MAIN_JS): string[] {
+  const firstLine = readFileSync(mainJs, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env -S node(?<flags>( +\S+)*) *$/.exec(firstLine);
+  if (match === null) throw new Error(`${mainJs}: unexpected shebang ${JSON.stringify(firstLine)}`);
+  return (match.groups?.['flags'] ?? '').split(' ').filter(Boolean);
+}
 
 export interface AgentProcessOptions {
   env?: Record<string, string>;
@@ -45,7 +53,8 @@ export class AgentProcess {
   async start(): Promise<void> {
     this.earlierOutput += this.output;
     this.output = '';
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), MAIN_JS, '--tasks-dir', this.tasksDir], {
+    const nodeArgs = [...agentNodeFlags(), ...(this.options.nodeArgs ?? [])];
+    const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, '--tasks-dir', this.tasksDir], {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         ECS_DATADIR: this.dataDir,
