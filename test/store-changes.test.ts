@@ -320,3 +320,25 @@ test('changesSince(g, tables, skip) leaves out the writes skip names, by generat
     'a table whose every task write was skipped does not count as written',
   );
 });
+
+test('recordSentStatus sets only sent status, announces it as "sent" only when it changed, and ignores the unknown', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  const [first] = store.listContainers(TASK_ARN);
+  const before = store.getTask(TASK_ARN)!;
+  const changes = recordChanges(store);
+
+  store.recordSentStatus(TASK_ARN, 'RUNNING', [{ name: first!.name, status: 'RUNNING' }]);
+  t.is(store.getTask(TASK_ARN)!.sentStatus, 'RUNNING');
+  t.is(store.listContainers(TASK_ARN)[0]!.sentStatus, 'RUNNING');
+  t.deepEqual({ ...store.getTask(TASK_ARN)!, sentStatus: before.sentStatus }, before, 'nothing else moved');
+  t.deepEqual(
+    changes.map((c) => sorted(c.tables)),
+    [['sent']],
+  );
+
+  store.recordSentStatus(TASK_ARN, 'RUNNING', [{ name: first!.name, status: 'RUNNING' }]);
+  store.recordSentStatus(OTHER_TASK_ARN, 'STOPPED', [{ name: 'nope', status: 'STOPPED' }]);
+  store.recordSentStatus(TASK_ARN, undefined, [{ name: 'no-such-container', status: 'STOPPED' }]);
+  t.is(changes.length, 1, 'no change, no announcement');
+});

@@ -163,21 +163,18 @@ export class OutboxReporter {
   private acknowledge(entry: OutboxEntry): void {
     const { store } = this.options;
     store.transaction(() => {
-      if (entry.kind === 'task' && store.getTask(entry.taskArn)) {
-        const taskStatus = sentStatusFor(entry.payload['status']);
+      if (entry.kind === 'task') {
         const containers = Array.isArray(entry.payload['containers'])
           ? (entry.payload['containers'] as Array<Record<string, unknown>>)
           : [];
-        store.recordObservation({
-          taskArn: entry.taskArn,
-          ...(taskStatus ? { task: { sentStatus: taskStatus } } : {}),
-          containers: containers.flatMap((c) => {
+        store.recordSentStatus(
+          entry.taskArn,
+          sentStatusFor(entry.payload['status']),
+          containers.flatMap((c) => {
             const status = sentStatusFor(c['status']) as ContainerStatus | undefined;
-            return status && typeof c['containerName'] === 'string'
-              ? [{ name: c['containerName'], patch: { sentStatus: status } }]
-              : [];
+            return status && typeof c['containerName'] === 'string' ? [{ name: c['containerName'], status }] : [];
           }),
-        });
+        );
       }
       store.ackOutbox(entry.seq);
     });

@@ -238,6 +238,16 @@ export interface DesiredStateStore {
   outboxDepth(): number;
   markOutboxAttempt(seq: number): void;
   ackOutbox(seq: number): void;
+  /**
+   * The backend confirmed these statuses (the reporter's ack): set the task's and the named containers' sent
+   * status, touching only the logical table 'sent', and only where it changes. Unknown tasks and containers
+   * are ignored (the task may have been cleaned up while its report was in flight).
+   */
+  recordSentStatus(
+    taskArn: string,
+    taskStatus: TaskStatus | undefined,
+    containers: ReadonlyArray<{ name: string; status: ContainerStatus }>,
+  ): void;
 
   /** Run several writes as one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T;

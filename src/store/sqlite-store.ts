@@ -10,7 +10,7 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import type { Logger } from '../logging/types.js';
-import type { TaskStatus } from '../model/status.js';
+import type { ContainerStatus, TaskStatus } from '../model/status.js';
 import type { TaskSpec } from '../model/task.js';
 import { ChangeFeed } from './change-feed.js';
 import { containerDesiredForTask, raisedContainerStatus, raisedTaskStatus } from './desired-status.js';
@@ -360,6 +360,23 @@ export class SqliteStore implements DesiredStateStore {
     this.#writes.run(() => {
       const entry = this.#sql.ackOutbox.get(seq);
       if (entry !== undefined) this.#writes.touch('outbox', entry.task_arn);
+    });
+  }
+
+  recordSentStatus(
+    taskArn: string,
+    taskStatus: TaskStatus | undefined,
+    containers: ReadonlyArray<{ name: string; status: ContainerStatus }>,
+  ): void {
+    // Targeted updates rather than recordObservation's read-patch-compare-write of whole rows: an ack per
+    // reported change is the reporter's hot path, and only this column moves.
+    this.#writes.run(() => {
+      let changed =
+        taskStatus !== undefined && this.#sql.setTaskSent.run({ arn: taskArn, status: taskStatus }).changes > 0;
+      for (const { name, status } of containers) {
+        if (this.#sql.setContainerSent.run({ task_arn: taskArn, name, status }).changes > 0) changed = true;
+      }
+      if (changed) this.#writes.touch('sent', taskArn);
     });
   }
 }

@@ -84,6 +84,8 @@ export interface Statements {
   countOutbox: Statement<[], { depth: number }>;
   markOutboxAttempt: Statement<[number], { task_arn: string }>;
   ackOutbox: Statement<[number], { task_arn: string }>;
+  setTaskSent: Statement<[{ arn: string; status: string }]>;
+  setContainerSent: Statement<[{ task_arn: string; name: string; status: string }]>;
 }
 
 export function prepareStatements(db: Database): Statements {
@@ -143,5 +145,9 @@ export function prepareStatements(db: Database): Statements {
     countOutbox: db.prepare('SELECT COUNT(*) AS depth FROM outbox'),
     markOutboxAttempt: db.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE seq = ? RETURNING task_arn'),
     ackOutbox: db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING task_arn'),
+    setTaskSent: db.prepare('UPDATE tasks SET sent_status = @status WHERE arn = @arn AND sent_status <> @status'),
+    setContainerSent: db.prepare(
+      'UPDATE containers SET sent_status = @status WHERE task_arn = @task_arn AND name = @name AND sent_status <> @status',
+    ),
   };
 }
