@@ -119,3 +119,36 @@ test('removing the task file stops it; a container ignoring SIGTERM is killed af
   t.true(Date.now() - started >= 2_000, 'the grace period was honoured before SIGKILL');
   t.is(await docker('inspect', '--format', '{{.State.Status}}', running.Containers[0]!.DockerId), 'exited');
 });
+
+test('a HEALTHY dependency gates its dependent until Docker reports the health check passing', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('healthy.json', {
+    family: 'healthy',
+    memory: '256',
+    containerDefinitions: [
+      {
+        name: 'db',
+        image: TEST_IMAGE,
+        essential: true,
+        // Healthy only once the marker exists, two seconds in: the first checks fail.
+        command: ['sh', '-c', 'sleep 2; touch /tmp/ready; exec sleep 3600'],
+        healthCheck: { command: ['CMD-SHELL', 'test -f /tmp/ready'], interval: 5, startPeriod: 1, retries: 3 },
+      },
+      {
+        name: 'app',
+        image: TEST_IMAGE,
+        essential: true,
+        command: ['sleep', '3600'],
+        dependsOn: [{ containerName: 'db', condition: 'HEALTHY' }],
+      },
+    ],
+  });
+  // The view learns health from the health_status event (the periodic relist is minutes away).
+  const task = await agent.waitForTask('healthy', (task) => task.KnownStatus === 'RUNNING', 60_000);
+  const db = task.Containers.find((c) => c.Name === 'db')!;
+  const app = task.Containers.find((c) => c.Name === 'app')!;
+  t.is(await docker('inspect', '-f', '{{.State.Health.Status}}', db.DockerId), 'healthy');
+  t.is(app.KnownStatus, 'RUNNING');
+  const startedAt = (id: string) => docker('inspect', '-f', '{{.State.StartedAt}}', id);
+  t.true(Date.parse(await startedAt(app.DockerId)) > Date.parse(await startedAt(db.DockerId)) + 1_500);
+});

@@ -342,6 +342,17 @@ test('the event stream delivers container events with their labels', async (t) =
   t.true(Math.abs(start!.timeMs - Date.now()) < 60_000);
   t.truthy(seen.find((e) => e.action === 'create' && e.id === id));
   t.is(engine.callCounts()['events'], 1);
+
+  // kill and stop bracket the die that changes the state: they are not subscribed to.
+  await engine.stopContainer(id, 5, 20_000);
+  const dieDeadline = Date.now() + 5_000;
+  while (!seen.some((e) => e.action === 'die' && e.id === id) && Date.now() < dieDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const actions = seen.filter((e) => e.id === id).map((e) => e.action);
+  t.true(actions.includes('die'));
+  t.false(actions.includes('kill') || actions.includes('stop'), actions.join(','));
 });
 
 test('the event stream survives split chunks and reconnects with since after the stream ends', async (t) => {
@@ -385,7 +396,9 @@ test('the event stream survives split chunks and reconnects with since after the
     ],
   );
   t.is(urls.length, 2);
-  t.regex(decodeURIComponent(urls[0]!), /filters=\{"type":\["container","image","volume"\]\}/);
+  const filters = JSON.parse(new URLSearchParams(urls[0]!.split('?')[1]).get('filters')!);
+  t.deepEqual(filters.type, ['container', 'image', 'volume']);
+  t.true(filters.event.includes('die') && filters.event.includes('health_status') && !filters.event.includes('kill'));
   t.notRegex(urls[0]!, /since=/);
   t.regex(urls[1]!, /since=1700000001/, 'the reconnect asks for what it missed');
   t.is(engine.callCounts()['events'], 2);

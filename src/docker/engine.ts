@@ -60,6 +60,37 @@ const REMOVE_CONTAINER_TIMEOUT_MS = 5 * 60_000;
 const VOLUME_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * Event actions worth a hint: those after which an inspect can show something new. Left out on purpose:
+ * `kill` and `stop` (the state changes at `die`, which both bracket: two events of every five a container
+ * produces), and attach, detach, resize, top, exec_start and the like, commit, copy, export: nothing inspected changes.
+ * Docker matches `health_status` against `health_status: healthy` too (the part before the colon).
+ */
+const SUBSCRIBED_EVENTS = [
+  // containers
+  'create',
+  'start',
+  'restart',
+  'die',
+  'oom',
+  'destroy',
+  'health_status',
+  'pause',
+  'unpause',
+  'rename',
+  'update',
+  // images (create/destroy above also cover volumes)
+  'pull',
+  'delete',
+  'tag',
+  'untag',
+  'import',
+  'load',
+  // volumes
+  'mount',
+  'unmount',
+];
+
 /** Mutating operations refused on a read-only engine. */
 const MUTATING_OPS = new Set(['create', 'start', 'stop', 'remove', 'createVolume', 'removeVolume']);
 
@@ -338,7 +369,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
           try {
             const stream = await http.stream('/events', {
               query: {
-                filters: JSON.stringify({ type: ['container', 'image', 'volume'] }),
+                filters: JSON.stringify({ type: ['container', 'image', 'volume'], event: SUBSCRIBED_EVENTS }),
                 ...(sinceSec === undefined ? {} : { since: sinceSec }),
               },
               signal: abortSignal,
