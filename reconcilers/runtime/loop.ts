@@ -68,6 +68,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   });
 
   const storeOnlyKinds: ReadonlySet<string> = new Set(definition.storeOnlyActionKinds ?? []);
+  const isStoreOnly = (action: Action): boolean => storeOnlyKinds.has(action.kind);
   // What an action writes to the store synchronously, before its first await, is this key's own doing and
   // must not wake the key again (see Triggers.markOwnWrites). JavaScript runs that part without interleaving,
   // so the generations it spans are exactly its writes.
@@ -141,7 +142,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     for (const action of plan.actions) metrics.reconcile.incPlannedActions(action.kind);
     // One info line per plan with actions an operator wants to see (the Docker side); store-only bookkeeping
     // is frequent and visible through its effects, so it stays at debug with each action.
-    const shown = dryRun ? [] : plan.actions.filter((action) => !storeOnlyKinds.has(action.kind));
+    const shown = dryRun ? [] : plan.actions.filter((action) => !isStoreOnly(action));
     if (shown.length > 0) logger.info('applying actions', { key, actions: shown.map((a) => `${a.kind}: ${a.reason}`) });
     if (plan.actions.length > 0) {
       logger.debug('planned', { key, actions: plan.actions.map((a) => `${a.kind}: ${a.reason}`), dryRun });
@@ -168,7 +169,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       triggers.unpark(key);
       metrics.reconcile.setLastSuccess(nowMs / 1000);
       const { plan } = outcome;
-      if (outcome.appliedCount > 0 && !plan.actions.every((action) => storeOnlyKinds.has(action.kind))) {
+      if (outcome.appliedCount > 0 && !plan.actions.every(isStoreOnly)) {
         // Level-triggered: the effect is verified by a fresh observe, through the queue (never recursion).
         result = 'requeue';
         queue.add(key);

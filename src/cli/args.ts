@@ -3,6 +3,7 @@
  * ecsd accepts that and the double-dash spelling, so `-loglevel debug` and `--loglevel=debug` both work.
  * A bad flag is a terminal error (exit 5, fact sheet 13).
  */
+import type { ConfigFlags } from '../config/types.js';
 
 export type Command =
   | { kind: 'run' }
@@ -12,14 +13,9 @@ export type Command =
   | { kind: 'tasks' }
   | { kind: 'help' };
 
-export interface ParsedArgs {
+/** The command, its output format, and the flags that override configuration. */
+export interface ParsedArgs extends ConfigFlags {
   command: Command;
-  acceptInsecureCert?: boolean;
-  logLevel?: string;
-  logLevelDriver?: string;
-  logLevelOnInstance?: string;
-  tasksDir?: string;
-  configFilePath?: string;
   output: 'text' | 'json';
 }
 

@@ -59,18 +59,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function loadConfigOrExit(args: ParsedArgs): ReturnType<typeof loadConfig> | undefined {
+  // ParsedArgs is the ConfigFlags plus the command and its output format; parseArgs sets only given flags.
+  const { command: _command, output: _output, ...flags } = args;
   try {
-    return loadConfig({
-      env: process.env,
-      flags: {
-        ...(args.acceptInsecureCert === undefined ? {} : { acceptInsecureCert: args.acceptInsecureCert }),
-        ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
-        ...(args.logLevelDriver === undefined ? {} : { logLevelDriver: args.logLevelDriver }),
-        ...(args.logLevelOnInstance === undefined ? {} : { logLevelOnInstance: args.logLevelOnInstance }),
-        ...(args.tasksDir === undefined ? {} : { tasksDir: args.tasksDir }),
-        ...(args.configFilePath === undefined ? {} : { configFilePath: args.configFilePath }),
-      },
-    });
+    return loadConfig({ env: process.env, flags });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`ecsd: invalid configuration:\n${error.message}\n`);

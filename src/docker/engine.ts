@@ -63,8 +63,9 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * Event actions worth a hint: those after which an inspect can show something new. Left out on purpose:
  * `kill` and `stop` (the state changes at `die`, which both bracket: two events of every five a container
- * produces), and attach, detach, resize, top, exec_start and the like, commit, copy, export: nothing inspected changes.
- * Docker matches `health_status` against `health_status: healthy` too (the part before the colon).
+ * produces), and attach, detach, resize, top, exec_start and the like, commit, copy and export, after which
+ * nothing inspected has changed. Docker matches `health_status` against `health_status: healthy` too (the
+ * part before the colon).
  */
 const SUBSCRIBED_EVENTS = [
   // containers

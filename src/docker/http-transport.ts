@@ -9,7 +9,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createHttp1Client } from './http1-client.js';
+import { createHttp1Client, type Http1Endpoint } from './http1-client.js';
 
 export interface DockerTransport {
   /** Resolves with the parsed JSON body (undefined for an empty body) of a 2xx answer; rejects otherwise. */
@@ -32,13 +32,8 @@ export interface DockerTransport {
   close(): void;
 }
 
-export interface TransportTarget {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  /** `https://` Docker hosts. */
-  tls?: boolean;
-}
+/** Where the Engine API listens (the same endpoint shape the HTTP/1.1 client connects to). */
+export type TransportTarget = Http1Endpoint;
 
 /** Error shape shared with docker-modem (see docker-errors.ts). */
 export class DockerHttpError extends Error {

@@ -22,6 +22,7 @@ export interface Http1Endpoint {
   socketPath?: string;
   host?: string;
   port?: number;
+  /** `https://` Docker hosts. */
   tls?: boolean;
 }
 

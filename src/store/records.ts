@@ -162,10 +162,10 @@ export interface StoreChange {
   taskArnsByTable: ReadonlyMap<StoreTable, ReadonlySet<string>>;
 }
 
-/** The change feed answer: the task ARNs written since a generation, or 'all' if that is too far back to know. */
 /** Leaves a task's write at one generation out of a change-feed answer. */
 export type ChangeSkip = (generation: number, taskArn: string) => boolean;
 
+/** The change feed answer: the task ARNs written since a generation, or 'all' if that is too far back to know. */
 export interface ChangesSince {
   generation: number;
   taskArns: string[] | 'all';
