@@ -12,6 +12,7 @@ import {
   SETTINGS,
   taskSpec,
 } from './containers-plan-fixtures.js';
+import { sharedDockerVolume } from './helpers/specs.js';
 
 test('a stop request stops the running container with the default grace, then the task stops', (t) => {
   const spec = taskSpec([container('web')]);
@@ -89,15 +90,7 @@ test('task volumes are created before the containers that mount them', (t) => {
       volumes: [
         { name: 'scratch', type: 'host' },
         { name: 'hostdir', type: 'host', sourcePath: '/srv' },
-        {
-          name: 'shared',
-          type: 'docker',
-          scope: 'shared',
-          autoprovision: true,
-          driver: 'local',
-          driverOpts: {},
-          labels: {},
-        },
+        sharedDockerVolume('shared'),
       ],
     },
   );

@@ -20,7 +20,7 @@ import {
 } from '../src/docker/types.js';
 import { EcsdError } from '../src/errors.js';
 import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
-import { containerSpec, taskSpecWith } from './helpers/specs.js';
+import { containerSpec, sharedDockerVolume, taskSpecWith } from './helpers/specs.js';
 
 const TASK_ARN = 'arn:aws:ecs:us-west-2:123456789012:task/demo/0123456789abcdef0123456789abcdef';
 
@@ -125,15 +125,7 @@ test('binds: host path, read-only, task-scoped and shared docker volumes', (t) =
         { name: 'logs', type: 'host', sourcePath: '/var/log/web' },
         { name: 'conf', type: 'host', sourcePath: '/etc/web' },
         { name: 'scratch', type: 'host' },
-        {
-          name: 'cache',
-          type: 'docker',
-          scope: 'shared',
-          autoprovision: true,
-          driver: 'local',
-          driverOpts: {},
-          labels: {},
-        },
+        sharedDockerVolume('cache'),
       ],
     },
     [c],

@@ -5,7 +5,7 @@ import { toTaskResponse } from '../src/http/task-response.js';
 import type { BackendStatus, ContainerStatus, TaskStatus } from '../src/model/status.js';
 import type { ContainerSpec, TaskSpec } from '../src/model/task.js';
 import type { ContainerRecord, TaskRecord } from '../src/store/records.js';
-import { containerSpec } from './helpers/specs.js';
+import { containerSpec, sharedDockerVolume } from './helpers/specs.js';
 
 const ARN = 'arn:aws:ecs:us-west-2:123456789012:task/default/0123456789abcdef';
 
@@ -27,15 +27,7 @@ function task(knownStatus: TaskStatus, desiredStatus: TaskStatus, containers: Co
     volumes: [
       { name: 'logs', type: 'host', sourcePath: '/var/log/web' },
       { name: 'scratch', type: 'host' },
-      {
-        name: 'data',
-        type: 'docker',
-        scope: 'shared',
-        autoprovision: true,
-        driver: 'local',
-        driverOpts: {},
-        labels: {},
-      },
+      sharedDockerVolume('data'),
     ],
   };
   return {

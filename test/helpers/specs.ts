@@ -1,5 +1,5 @@
 /** Builders for the internal task model, shared by the tests that need a TaskSpec or ContainerSpec. */
-import type { ContainerSpec, TaskSpec } from '../../src/model/task.js';
+import type { ContainerSpec, DockerVolumeSpec, TaskSpec } from '../../src/model/task.js';
 
 /** A container spec with every list empty and nothing limited; override what the test is about. */
 export function containerSpec(name: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
@@ -37,4 +37,9 @@ export function taskSpecWith(arn: string, containers: ContainerSpec[], overrides
     volumes: [],
     ...overrides,
   };
+}
+
+/** A shared, autoprovisioned Docker volume with the local driver and no options or labels. */
+export function sharedDockerVolume(name: string): DockerVolumeSpec {
+  return { name, type: 'docker', scope: 'shared', autoprovision: true, driver: 'local', driverOpts: {}, labels: {} };
 }
