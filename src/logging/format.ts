@@ -1,8 +1,8 @@
 /**
- * Line formatting pieces the pino pipeline cannot do by itself (fact sheet section 11):
- * - the record object: `msg` first, then child bindings, then the call's fields, with Errors rendered;
- * - RFC 3339 UTC timestamps at second precision (upstream formats with Go's `time.RFC3339`);
- * - the JSON → logfmt rewrite run once per line by pino's `streamWrite` hook.
+ * Line formatting (fact sheet section 11): upstream's logfmt and json line shapes, written straight from the
+ * call's message and fields.
+ * - Key order is upstream's: `level time msg`, then child bindings, then the call's fields.
+ * - Timestamps are RFC 3339 UTC at second precision (upstream formats with Go's `time.RFC3339`).
  */
 import { EcsdError } from '../errors.js';
 import type { LogFields } from './types.js';
@@ -11,12 +11,15 @@ import type { LogFields } from './types.js';
 const RESERVED_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'msg']);
 
 /**
- * Builds the object handed to pino. Putting `msg` in the object (instead of pino's message argument, which
- * pino appends last) keeps upstream's order: `level time msg fields…`. Child bindings are merged here rather
- * than with pino's own `child()` because pino serialises those before `msg`.
+ * The line's fields in order: bindings, then the call's fields (a key in both keeps the bindings' position
+ * and takes the call's value, as an object spread does).
  */
-export function buildRecord(msg: string, bindings: LogFields | undefined, fields: LogFields | undefined) {
-  const record: Record<string, unknown> = { msg };
+export function buildRecord(
+  bindings: LogFields | undefined,
+  fields: LogFields | undefined,
+): Record<string, unknown> | undefined {
+  if (bindings === undefined && fields === undefined) return undefined;
+  const record: Record<string, unknown> = {};
   if (bindings !== undefined) copyFields(record, bindings);
   if (fields !== undefined) copyFields(record, fields);
   return record;
@@ -63,11 +66,37 @@ export class TimestampCache {
   }
 }
 
+/**
+ * JSON text of a field value, or undefined where JSON has none (undefined, functions, symbols), so such a
+ * field is left out of both line shapes. A value JSON.stringify refuses (a cycle, a BigInt) still gets a
+ * line: losing the line would hide whatever was being reported.
+ */
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, tolerantReplacer());
+  }
+}
+
+/** BigInts as decimal text; an object met again while it is being written becomes "[Circular]". */
+function tolerantReplacer(): (this: unknown, key: string, value: unknown) => unknown {
+  const open: unknown[] = [];
+  return function (this: unknown, _key: string, value: unknown): unknown {
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value !== 'object' || value === null) return value;
+    // `this` is the holder of `value`: drop the ancestors we have already left.
+    while (open.length > 0 && open[open.length - 1] !== this) open.pop();
+    if (open.includes(value)) return '[Circular]';
+    open.push(value);
+    return value;
+  };
+}
+
 const UNSAFE_KEY_CHAR = /[\s="]/;
 const UNSAFE_KEY_CHARS = /[\s="]/g;
 /** A value that needs no quotes in logfmt. */
 const BARE_WORD = /^[^\s="\\]+$/;
-const BARE_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'module']);
 /** Characters JSON.stringify would escape; most log strings have none, and skip the call. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -83,40 +112,65 @@ function quote(text: string): string {
 /**
  * Strings are quoted (JSON escaping, which logfmt readers accept and which matches Go's `%q` for printable
  * text); numbers, booleans and null are plain like Go's `%+v`. Objects and arrays are written as quoted
- * compact JSON: Go's `%+v` struct form (`{a:1 b:2}`) has spaces and would break logfmt parsers.
+ * compact JSON: Go's `%+v` struct form (`{a:1 b:2}`) has spaces and would break logfmt parsers. A value
+ * with a JSON form of its own (a Date) is written as that form, as the json shape would show it.
  */
-function logfmtValue(value: unknown): string {
+function logfmtValue(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
       return quote(value);
-    case 'number':
     case 'boolean':
-      return String(value);
-    default:
-      return value === null ? 'null' : quote(JSON.stringify(value));
+      return value ? 'true' : 'false';
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default: {
+      if (value === null) return 'null';
+      const json = jsonText(value);
+      if (json === undefined) return undefined;
+      // A JSON string is already a valid quoted logfmt value; anything else is quoted as text.
+      return json.startsWith('"') ? json : json === 'null' ? 'null' : quote(json);
+    }
   }
 }
 
 /**
- * Rewrites one pino JSON line (`{"level":"info","time":"…","msg":"…",…}\n`) as
- * `level=info time=… msg="…" key=value…\n`. `level`, `time` and a plain-word `module` are bare as upstream prints them.
- * A line that does not parse is passed through untouched rather than lost.
+ * `level=info time=… msg="…" key=value…\n`. `level`, `time` and a plain-word `module` are bare words as
+ * upstream prints them (`module=ecs_client.go` is seelog's file name, not a quoted field).
  */
-export function jsonLineToLogfmt(line: string): string {
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return line;
+export function formatLogfmtLine(
+  levelWord: string,
+  time: string,
+  msg: string,
+  record: Record<string, unknown> | undefined,
+): string {
+  let line = 'level=' + levelWord + ' time=' + time + ' msg=' + quote(msg);
+  if (record !== undefined) {
+    for (const key of Object.keys(record)) {
+      const value = record[key];
+      const text = key === 'module' && typeof value === 'string' && BARE_WORD.test(value) ? value : logfmtValue(value);
+      if (text !== undefined) line += ' ' + logfmtKey(key) + '=' + text;
+    }
   }
-  let out = '';
-  for (const key of Object.keys(record)) {
-    const value = record[key];
-    // level, time and module are bare words upstream (`module=ecs_client.go` is seelog's file name, not a
-    // quoted field); everything else follows the quoting rule above.
-    const bare = typeof value === 'string' && BARE_KEYS.has(key) && BARE_WORD.test(value);
-    const text = bare ? (value as string) : logfmtValue(value);
-    out += (out === '' ? '' : ' ') + logfmtKey(key) + '=' + text;
+  return line + '\n';
+}
+
+/** `{"level":"info","time":"…","msg":"…",…}\n`: the same keys, in the same order, as one JSON object. */
+export function formatJsonLine(
+  levelWord: string,
+  time: string,
+  msg: string,
+  record: Record<string, unknown> | undefined,
+): string {
+  let line = '{"level":"' + levelWord + '","time":"' + time + '","msg":' + JSON.stringify(msg);
+  if (record !== undefined) {
+    for (const key of Object.keys(record)) {
+      const json = jsonText(record[key]);
+      if (json !== undefined) line += ',' + JSON.stringify(key) + ':' + json;
+    }
   }
-  return out + '\n';
+  return line + '}\n';
 }

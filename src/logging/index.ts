@@ -3,7 +3,7 @@
  * with `createLogger` and calls `close()` on it at shutdown.
  */
 export { type CapturedLine, type CapturingLogger, createCapturingLogger } from './capture.js';
-export { formatRfc3339Seconds, jsonLineToLogfmt } from './format.js';
+export { formatJsonLine, formatLogfmtLine, formatRfc3339Seconds } from './format.js';
 export { createLogger } from './logger.js';
 export {
   type ClosableLogger,

@@ -40,26 +40,25 @@ export interface ClosableLogger extends Logger {
   close(): Promise<void>;
 }
 
-/** pino level names and numbers. `critical` is the word upstream prints for `crit` (fact sheet 11). */
-export const PINO_LEVELS = { debug: 20, info: 30, warn: 40, error: 50, critical: 60 } as const;
-export type PinoLevelName = keyof typeof PINO_LEVELS;
-
-/** Our level → the numeric threshold an output at that level lets through. `off` lets nothing through. */
-export const LEVEL_THRESHOLD: Readonly<Record<LogLevel, number>> = Object.freeze({
-  debug: PINO_LEVELS.debug,
-  info: PINO_LEVELS.info,
-  warn: PINO_LEVELS.warn,
-  error: PINO_LEVELS.error,
-  crit: PINO_LEVELS.critical,
-  off: Number.POSITIVE_INFINITY,
+/**
+ * Each level's rank (higher is more severe) and the word a line prints for it: `critical` is what upstream
+ * prints for `crit` (fact sheet 11).
+ */
+export const LEVEL_RANK = { debug: 20, info: 30, warn: 40, error: 50, crit: 60 } as const;
+export type LineLevel = keyof typeof LEVEL_RANK;
+export const LEVEL_WORD: Readonly<Record<LineLevel, string>> = Object.freeze({
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+  crit: 'critical',
 });
 
-export function pinoLevelName(threshold: number): PinoLevelName | 'silent' {
-  for (const [name, value] of Object.entries(PINO_LEVELS)) {
-    if (value === threshold) return name as PinoLevelName;
-  }
-  return 'silent';
-}
+/** Our level → the lowest rank an output at that level lets through. `off` lets nothing through. */
+export const LEVEL_THRESHOLD: Readonly<Record<LogLevel, number>> = Object.freeze({
+  ...LEVEL_RANK,
+  off: Number.POSITIVE_INFINITY,
+});
 
 /** Fails loudly on values config validation should already have refused. */
 export function validateLoggerOptions(options: LoggerOptions): void {

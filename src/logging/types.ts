@@ -1,6 +1,6 @@
 /**
  * The logger every part receives. A narrow interface (message first, structured fields second) so parts
- * do not depend on pino, and tests can pass `silentLogger` or a capturing logger.
+ * do not depend on the writer, and tests can pass `silentLogger` or a capturing logger.
  */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'crit', 'off'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
