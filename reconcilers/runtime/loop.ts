@@ -15,6 +15,7 @@
 import PQueue from 'p-queue';
 import { type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
 import type { ReconcileResult } from '../../src/metrics/reconcile.js';
+import { runSoon } from '../../src/util/microtask.js';
 import { createItemExponentialBackoff } from './backoff.js';
 import { type ReconcileOutcome, reconcileKey } from './reconcile.js';
 import { Triggers } from './triggers.js';
@@ -90,7 +91,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   function schedulePump(): void {
     if (pumpScheduled) return;
     pumpScheduled = true;
-    queueMicrotask(() => {
+    runSoon(() => {
       pumpScheduled = false;
       pump();
     });

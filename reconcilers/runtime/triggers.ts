@@ -14,6 +14,7 @@ import type { Clock } from '../../src/clock.js';
 import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
+import { runSoon } from '../../src/util/microtask.js';
 import type { LoopChange, LoopDeps } from './types.js';
 
 /** Resync periods vary by ±10 % (client-go's informers jitter resyncs similarly). */
@@ -174,7 +175,7 @@ export class Triggers {
   #pollSoon(): void {
     if (this.#pollSoonPending || !this.#running) return;
     this.#pollSoonPending = true;
-    queueMicrotask(() => {
+    runSoon(() => {
       this.#pollSoonPending = false;
       if (this.#running) this.poll();
     });
