@@ -75,6 +75,10 @@ export class ContainersExecutor {
         return this.start(this.requireTask(taskArn), action.container);
       case 'stop':
         return this.stop(taskArn, action.container, action.graceSec);
+      case 'inspect':
+        // A change reaches the loop through the view's notification; the runtime re-plans after it anyway.
+        await this.deps.view.refresh(action.dockerId);
+        return;
     }
   }
 

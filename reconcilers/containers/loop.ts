@@ -22,6 +22,7 @@ export const CONTAINER_ACTION_KINDS = [
   'create',
   'start',
   'stop',
+  'inspect',
 ] as const satisfies ReadonlyArray<ContainerAction['kind']>;
 
 export interface ContainersLoopDeps {

@@ -4,6 +4,7 @@
  */
 import type { DockerContainerState, DockerHealth, ObservedContainer } from '../../src/docker/types.js';
 import type { ContainerStatus, HealthStatus } from '../../src/model/status.js';
+import { exitVerdict } from './plan-late-oom.js';
 import { OOM_REASON, VANISHED_REASON } from './plan-reasons.js';
 import {
   isStopped,
@@ -68,6 +69,13 @@ function applyObservation(state: PlanState, c: WorkContainer, observed: Observed
   }
 
   const status = statusFromDockerState(observed.state);
+  if (status === 'STOPPED') {
+    const verdict = exitVerdict(state, c, observed);
+    if (verdict.kind !== 'settled') {
+      c.exitHeld = verdict;
+      return;
+    }
+  }
   raiseContainerKnown(state, c, status, `docker ${observed.state}`);
 
   if (status === 'RUNNING') {

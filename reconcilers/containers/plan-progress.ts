@@ -24,6 +24,8 @@ import type { ContainersActual } from './types.js';
 
 /** The step a container heading to RUNNING takes next, if it has one left. */
 export function nextTransition(c: WorkContainer): 'create' | 'start' | undefined {
+  // Docker shows it exited; only the record lags (plan-late-oom.ts). Creating or starting it again is wrong.
+  if (c.exitHeld !== undefined) return undefined;
   if (isBelowCreated(c.rec.knownStatus)) return 'create';
   if (c.rec.knownStatus === 'CREATED') return 'start';
   return undefined;

@@ -7,6 +7,7 @@ import type { ObservedContainer } from '../../src/docker/types.js';
 import { type ContainerStatus, containerStatusRank, type TaskStatus, taskStatusRank } from '../../src/model/status.js';
 import type { ContainerSpec } from '../../src/model/task.js';
 import type { ContainerPatch, ContainerRecord, TaskPatch, TaskRecord } from '../../src/store/records.js';
+import type { ExitVerdict } from './plan-late-oom.js';
 import type { ContainersActual, ContainersDesired } from './types.js';
 
 export interface WorkContainer {
@@ -16,6 +17,11 @@ export interface WorkContainer {
   /** Mutable copy; change it only through the helpers below. */
   readonly rec: ContainerRecord;
   readonly observed: ObservedContainer | undefined;
+  /**
+   * Set by observe when Docker shows the container exited but the exit cannot be recorded yet (a late OOM
+   * report may still come, plan-late-oom.ts): the record keeps its status and no step is planned for it.
+   */
+  exitHeld: Exclude<ExitVerdict, { kind: 'settled' }> | undefined;
 }
 
 export interface PlanState {
@@ -49,6 +55,7 @@ export function createPlanState(desired: ContainersDesired, actual: ContainersAc
       before: record,
       rec: { ...record, portBindings: [...record.portBindings] },
       observed: actual.containers.get(spec.name),
+      exitHeld: undefined,
     });
   }
   return {

@@ -5,15 +5,19 @@
  * action then planning again gives no further record action (a fixed point).
  *
  * Order of work:
- *  1. observe: Docker state → container known status, exit code, health, IDs (plan-observe.ts);
+ *  1. observe: Docker state → container known status, exit code, health, IDs (plan-observe.ts), except an
+ *     exit that may still turn out to be an OOM kill (plan-late-oom.ts);
  *  2. an impossible dependency graph stops the task (plan-dependencies.ts);
  *  3. the rules, repeated until nothing changes (every change only raises a status, so this ends):
  *     dependency and create failures, the essential rule, desired status pushed down, never-ran
  *     containers marked STOPPED, task known status (plan-progress.ts, plan-status.ts);
- *  4. executionStoppedAt, the outbox entry (plan-report.ts) and the Docker actions (plan-actions.ts).
+ *  4. executionStoppedAt, the outbox entry (plan-report.ts) and the Docker actions (plan-actions.ts);
+ *  5. exits held back for a late OOM report are looked at again: an inspect now, or a requeue at the end
+ *     of their grace (plan-late-oom.ts).
  */
 import { planDockerActions } from './plan-actions.js';
 import { buildDependencyGraph, type DependencyGraph } from './plan-dependencies.js';
+import { planExitRechecks } from './plan-late-oom.js';
 import { observeContainers } from './plan-observe.js';
 import { failUnreachableContainers } from './plan-progress.js';
 import { taskDependencyReason } from './plan-reasons.js';
@@ -52,10 +56,18 @@ export function planContainers(
   if (record) actions.push(record);
   const docker = planDockerActions(state, graph, actual, settings);
   actions.push(...docker.actions);
+  const rechecks = planExitRechecks(state);
+  actions.push(...rechecks.actions);
 
   const plan: ContainersPlan = { actions };
-  if (docker.retryAtMs !== undefined) plan.requeueAfterMs = Math.max(1, docker.retryAtMs - actual.nowMs);
+  const retryAtMs = earliest(docker.retryAtMs, rechecks.recheckAtMs);
+  if (retryAtMs !== undefined) plan.requeueAfterMs = Math.max(1, retryAtMs - actual.nowMs);
   return plan;
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
 }
 
 /**

@@ -42,7 +42,9 @@ export type ContainerAction =
   /** `startFollows`: the same plan starts the container next, whose own inspect then shows it to the view. */
   | { kind: 'create'; container: string; reason: string; startFollows?: boolean }
   | { kind: 'start'; container: string; reason: string }
-  | { kind: 'stop'; container: string; graceSec: number; reason: string };
+  | { kind: 'stop'; container: string; graceSec: number; reason: string }
+  /** Inspect again now, so the next plan sees a fresh observation (plan-late-oom.ts). */
+  | { kind: 'inspect'; container: string; dockerId: string; reason: string };
 
 export interface ContainersPlan {
   actions: ContainerAction[];
