@@ -1,6 +1,8 @@
 // The containers loop on the real engine, driven through the local task-definition source of a real
 // `ecsd` process: dependencies over a shared volume, exit codes, OOM, essential exits, stop escalation.
 import test from 'ava';
+import { LATE_OOM_GRACE_MS } from '../reconcilers/containers/plan-late-oom.js';
+import { openStoreReadOnly } from '../src/store/index.js';
 import { AgentProcess, docker, TEST_IMAGE } from './helpers/agent-process.js';
 
 async function withAgent(t: { teardown(fn: () => Promise<void>): void }): Promise<AgentProcess> {
@@ -98,6 +100,34 @@ test('a container killed by the OOM killer is reported with OutOfMemoryError', a
   const hog = task.Containers[0]!;
   t.regex(hog.Reason ?? '', /^OutOfMemoryError: Container killed due to memory usage/);
   t.is(hog.ExitCode, 137);
+});
+
+test('an exit 137 the OOM killer did not cause is reported without a reason once a late OOM report is ruled out', async (t) => {
+  const agent = await withAgent(t);
+  agent.writeTaskDefinition('sigkilled.json', {
+    family: 'sigkilled',
+    memory: '256',
+    // Exit status 137 exactly as a SIGKILL leaves it, with Docker's OOMKilled false.
+    containerDefinitions: [{ name: 'main', image: TEST_IMAGE, essential: true, command: ['sh', '-c', 'exit 137'] }],
+  });
+  const task = await agent.waitForTask('sigkilled', (task) => task.KnownStatus === 'STOPPED');
+  const main = task.Containers[0]!;
+  t.is(main.ExitCode, 137);
+  t.falsy(main.Reason);
+  // Recorded only from an inspect made after the grace: the plan that recorded the exit (and stamped the
+  // task's executionStoppedAt with its own time) ran at least that long after Docker's FinishedAt.
+  const store = openStoreReadOnly({ dataDir: agent.dataDir });
+  t.truthy(store);
+  try {
+    const finishedAtMs = store?.listContainers(task.Arn)[0]?.finishedAtMs ?? Number.NaN;
+    const executionStoppedAtMs = store?.getTask(task.Arn)?.executionStoppedAtMs ?? Number.NaN;
+    t.true(
+      executionStoppedAtMs >= finishedAtMs + LATE_OOM_GRACE_MS,
+      `recorded ${executionStoppedAtMs - finishedAtMs} ms after the container finished`,
+    );
+  } finally {
+    store?.close();
+  }
 });
 
 test('removing the task file stops it; a container ignoring SIGTERM is killed after stopTimeout', async (t) => {
