@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { changedValuesOnly } from './gauge-setter.js';
 
 export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
 export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
@@ -116,7 +117,7 @@ export function createReconcileFamilies(registry: Registry): ReconcileFamilies {
       incErrors: () => reconcileErrors.inc(l),
       incTerminalErrors: (code) => terminalErrors.inc({ loop, code }),
       observeReconcileSeconds: (seconds) => reconcileTime.observe(l, seconds),
-      setActiveWorkers: (count) => activeWorkers.set(l, count),
+      setActiveWorkers: changedValuesOnly((count) => activeWorkers.set(l, count), 0),
       setLastSuccess: (timestampSeconds) => lastSuccess.set(l, timestampSeconds),
       incPlannedActions: (action, count = 1) => plannedActions.inc({ loop, action }, count),
     };

@@ -4,6 +4,7 @@
  * Two ecsd additions describe push-back, which client-go's unbounded queue does not have.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { changedValuesOnly } from './gauge-setter.js';
 
 /**
  * client-go's `prometheus.ExponentialBuckets(10e-9, 10, 10)`: 10 ns … 10 s. Written out as literals because
@@ -145,13 +146,13 @@ export function createWorkQueueFamilies(registry: Registry): WorkQueueFamilies {
     rejectedAdds.inc(l, 0);
     overflowKeys.set(l, 0);
     return {
-      setDepth: (value) => depth.set(q, value),
+      setDepth: changedValuesOnly((value) => depth.set(q, value), 0),
       incAdds: () => adds.inc(q),
       observeQueueSeconds: (seconds) => queueDuration.observe(q, seconds),
       observeWorkSeconds: (seconds) => workDuration.observe(q, seconds),
       incRetries: () => retries.inc(q),
       incRejectedAdds: () => rejectedAdds.inc(l),
-      setOverflowKeys: (count) => overflowKeys.set(l, count),
+      setOverflowKeys: changedValuesOnly((count) => overflowKeys.set(l, count), 0),
       setInFlightProvider: (provider) => {
         inFlightProviders.set(name, provider);
       },
