@@ -325,10 +325,10 @@ function storeWritingDefinition(
   return {
     ...base,
     ...(options.storeOnly ? { storeOnlyActionKinds: ['set'] } : {}),
-    apply: async (key, action, signal) => {
+    apply: async (key, action, signal, desired) => {
       if (options.writeAfterAwait) await Promise.resolve();
       h.store.write(key);
-      await base.apply(key, action, signal);
+      await base.apply(key, action, signal, desired);
     },
   };
 }
@@ -402,4 +402,24 @@ test('one info line per plan names the actions that are not store-only; store-on
     'changed:set',
     'gone:remove',
   ]);
+});
+
+test('apply is handed the desired state its plan was made from', async (t) => {
+  const h = harness();
+  h.world.desired.set('task-a', 2);
+  h.world.actual.set('task-a', 1);
+  const base = h.world.definition();
+  const seen: Array<number | undefined> = [];
+  const loop = createLoop(
+    {
+      ...base,
+      apply: async (key, action, signal, desired) => {
+        seen.push(desired);
+        await base.apply(key, action, signal, desired);
+      },
+    },
+    h.deps,
+  );
+  await loop.syncOnce();
+  t.deepEqual(seen, [2]);
 });

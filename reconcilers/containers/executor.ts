@@ -59,20 +59,24 @@ export class ContainersExecutor {
     this.randomHex = deps.randomHex ?? ((bytes) => randomBytes(bytes).toString('hex'));
   }
 
-  async apply(taskArn: string, action: ContainerAction): Promise<void> {
+  /**
+   * `plannedTask`: the task record the plan was made from, if the caller has it. Actions use only its ARN,
+   * family, version and spec, which never change for an ARN, so it saves reading the task again.
+   */
+  async apply(taskArn: string, action: ContainerAction, plannedTask?: TaskRecord): Promise<void> {
     switch (action.kind) {
       case 'record':
         this.releasePortsOfStopped(action.observation);
         this.deps.store.recordObservation(action.observation);
         return;
       case 'setup-task-cgroup':
-        return this.setupTaskCgroup(this.requireTask(taskArn));
+        return this.setupTaskCgroup(plannedTask ?? this.requireTask(taskArn));
       case 'create-volume':
-        return this.createVolume(this.requireTask(taskArn), action.volume);
+        return this.createVolume(plannedTask ?? this.requireTask(taskArn), action.volume);
       case 'create':
-        return this.create(this.requireTask(taskArn), action.container, action.startFollows === true);
+        return this.create(plannedTask ?? this.requireTask(taskArn), action.container, action.startFollows === true);
       case 'start':
-        return this.start(this.requireTask(taskArn), action.container);
+        return this.start(plannedTask ?? this.requireTask(taskArn), action.container);
       case 'stop':
         return this.stop(taskArn, action.container, action.graceSec);
       case 'inspect':

@@ -75,9 +75,9 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   // so the generations it spans are exactly its writes.
   const runDefinition: LoopDefinition<Desired, Actual, Action> = {
     ...definition,
-    apply(key, action, signal) {
+    apply(key, action, signal, desired) {
       const before = deps.store.generation();
-      const applied = definition.apply(key, action, signal);
+      const applied = definition.apply(key, action, signal, desired);
       const after = deps.store.generation();
       if (after > before) triggers.markOwnWrites(before, after, key);
       return applied;

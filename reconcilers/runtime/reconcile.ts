@@ -56,7 +56,7 @@ export async function reconcileKey<Desired, Actual, Action extends LoopAction>(
         current = action;
         context.signal.throwIfAborted();
         context.onApplying(action);
-        await definition.apply(key, action, context.signal);
+        await definition.apply(key, action, context.signal, desired);
         appliedCount += 1;
       }
       current = undefined;

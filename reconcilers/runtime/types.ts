@@ -62,8 +62,12 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
   observe(key: string, desired: Desired | undefined): Promise<Actual>;
   /** Pure: no I/O, no clock reads (time is passed in). */
   plan(desired: Desired | undefined, actual: Actual, nowMs: number): LoopPlan<Action>;
-  /** Perform one action. Throw typed errors (src/errors.ts); honour `signal` (aborted on shutdown deadline). */
-  apply(key: string, action: Action, signal: AbortSignal): Promise<void>;
+  /**
+   * Perform one action. Throw typed errors (src/errors.ts); honour `signal` (aborted on shutdown deadline).
+   * `desired` is what this reconcile's plan was made from; an action may read from it what cannot have
+   * changed since (anything the key's own earlier actions may have written must be read again).
+   */
+  apply(key: string, action: Action, signal: AbortSignal, desired: Desired | undefined): Promise<void>;
 }
 
 export interface LoopDeps<Action extends LoopAction = LoopAction> {
