@@ -8,6 +8,8 @@
 
 /** Header block limit: Docker's heads are a few hundred bytes; anything near this is not the Engine API. */
 const MAX_HEAD_BYTES = 64 * 1024;
+/** A chunk-size line is a hex number, perhaps with extensions; Docker's are a few bytes. */
+const MAX_CHUNK_SIZE_LINE_BYTES = 1024;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -107,12 +109,19 @@ export class Http1ResponseReader {
     }
   }
 
+  /**
+   * Where `marker` starts in the pending input; -1 while more input is needed. Throws `problem` once more
+   * than `limit` bytes are pending without it (a server that never ends the line is not the Engine API).
+   */
+  #find(marker: Buffer, limit: number, problem: string): number {
+    const at = this.#pending.indexOf(marker);
+    if (at < 0 && this.#pending.length > limit) throw new HttpParseError(problem);
+    return at;
+  }
+
   #readHead(): boolean {
-    const end = this.#pending.indexOf(HEAD_END);
-    if (end < 0) {
-      if (this.#pending.length > MAX_HEAD_BYTES) throw new HttpParseError('response head too large');
-      return false;
-    }
+    const end = this.#find(HEAD_END, MAX_HEAD_BYTES, 'response head too large');
+    if (end < 0) return false;
     const lines = this.#pending.toString('latin1', 0, end).split('\r\n');
     this.#pending = this.#pending.subarray(end + HEAD_END.length);
     const statusLine = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0] ?? '');
@@ -164,11 +173,8 @@ export class Http1ResponseReader {
   }
 
   #readChunkSize(): boolean {
-    const lineEnd = this.#pending.indexOf(CRLF);
-    if (lineEnd < 0) {
-      if (this.#pending.length > 1024) throw new HttpParseError('chunk size line too long');
-      return false;
-    }
+    const lineEnd = this.#find(CRLF, MAX_CHUNK_SIZE_LINE_BYTES, 'chunk size line too long');
+    if (lineEnd < 0) return false;
     const sizeText = this.#pending.toString('latin1', 0, lineEnd).split(';')[0]!.trim();
     if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText))
       throw new HttpParseError(`invalid chunk size ${JSON.stringify(sizeText)}`);
@@ -188,11 +194,8 @@ export class Http1ResponseReader {
 
   /** Trailer lines after the last chunk, ended by an empty line. */
   #readTrailers(): boolean {
-    const lineEnd = this.#pending.indexOf(CRLF);
-    if (lineEnd < 0) {
-      if (this.#pending.length > MAX_HEAD_BYTES) throw new HttpParseError('response trailers too large');
-      return false;
-    }
+    const lineEnd = this.#find(CRLF, MAX_HEAD_BYTES, 'response trailers too large');
+    if (lineEnd < 0) return false;
     this.#pending = this.#pending.subarray(lineEnd + CRLF.length);
     if (lineEnd === 0) this.#phase = 'done';
     return true;
