@@ -70,13 +70,13 @@ export class ContainersExecutor {
         this.deps.store.recordObservation(action.observation);
         return;
       case 'setup-task-cgroup':
-        return this.setupTaskCgroup(plannedTask ?? this.requireTask(taskArn));
+        return this.setupTaskCgroup(this.requireTask(taskArn, plannedTask));
       case 'create-volume':
-        return this.createVolume(plannedTask ?? this.requireTask(taskArn), action.volume);
+        return this.createVolume(this.requireTask(taskArn, plannedTask), action.volume);
       case 'create':
-        return this.create(plannedTask ?? this.requireTask(taskArn), action.container, action.startFollows === true);
+        return this.create(this.requireTask(taskArn, plannedTask), action.container, action.startFollows === true);
       case 'start':
-        return this.start(plannedTask ?? this.requireTask(taskArn), action.container);
+        return this.start(this.requireTask(taskArn, plannedTask), action.container);
       case 'stop':
         return this.stop(taskArn, action.container, action.graceSec);
       case 'inspect':
@@ -86,7 +86,8 @@ export class ContainersExecutor {
     }
   }
 
-  private requireTask(taskArn: string): TaskRecord {
+  private requireTask(taskArn: string, plannedTask: TaskRecord | undefined): TaskRecord {
+    if (plannedTask !== undefined) return plannedTask;
     const task = this.deps.store.getTask(taskArn);
     if (!task) throw new CannotCreateContainerError(`task ${taskArn} is no longer in the store`);
     return task;
