@@ -323,3 +323,47 @@ test('loggingSink logs each change with its cluster, task, seq and payload', asy
     { level: 'info', msg: 'Task state change', fields: { cluster: 'local', taskArn: TASK_A, seq: 7, change: payload } },
   ]);
 });
+
+test('entries accepted in the same turn are acked in one store commit', async (t) => {
+  const real = memoryStore(t);
+  real.appendOutbox(Array.from({ length: 8 }, (_, i) => taskChange(taskArn(i), 'RUNNING')));
+  const { store } = countingStore(real);
+  const commits: number[] = [];
+  real.onChange((change) => {
+    if (change.tables.has('outbox')) commits.push(real.outboxDepth());
+  });
+  startReporter(t, store, recordingSink());
+  await flushAsync();
+  t.is(real.outboxDepth(), 0);
+  t.deepEqual(commits, [0], 'all eight acks became visible together, in one commit');
+});
+
+test('a batch ack that fails to commit is retried for every entry in it, and nothing is lost', async (t) => {
+  const real = memoryStore(t);
+  real.appendOutbox([taskChange(TASK_A, 'RUNNING'), taskChange(TASK_B, 'RUNNING')]);
+  let failNextAck = true;
+  const store = new Proxy(real, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'ackOutbox') {
+        return (seq: number) => {
+          if (failNextAck) {
+            failNextAck = false;
+            throw new Error('disk I/O error');
+          }
+          return target.ackOutbox(seq);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const sink = recordingSink();
+  const { clock, lines } = startReporter(t, store, sink);
+  await flushAsync();
+  t.deepEqual(sink.seqs.slice().sort(), [1, 2]);
+  t.is(real.outboxDepth(), 2, 'the failed commit rolled back both acks');
+  t.is(lines.filter((line) => line.msg === 'state change not accepted; retrying').length, 2);
+  await clock.advanceAsync(2_000);
+  t.is(real.outboxDepth(), 0);
+  t.deepEqual(sink.seqs.slice().sort(), [1, 1, 2, 2]);
+});

@@ -46,6 +46,8 @@ export class OutboxReporter {
   private abort = new AbortController();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, TaskBackoff>();
+  /** Accepted entries waiting for the batch ack that ends this event-loop turn (see queueAck). */
+  private pendingAcks: Array<{ entry: OutboxEntry; settle: (error?: unknown) => void }> = [];
 
   constructor(private readonly options: ReporterOptions) {}
 
@@ -138,7 +140,7 @@ export class OutboxReporter {
     const random = this.options.random ?? Math.random;
     try {
       await this.options.sink.submit(head);
-      this.acknowledge(head);
+      await this.queueAck(head);
       // After a success the next failure starts again from the minimum; forgetting the entry also keeps the
       // map bounded by the tasks currently failing.
       this.backoff.delete(head.taskArn);
@@ -158,6 +160,33 @@ export class OutboxReporter {
         error,
       });
     }
+  }
+
+  /**
+   * Acks `entry` together with every other entry accepted in the same event-loop turn, in one store
+   * transaction: a sink that accepts several tasks at once (the logging sink always does) then costs one
+   * commit instead of one per entry. Resolves once the ack is committed; rejects, for every entry of the
+   * batch, if the commit fails, so each is retried like a rejected submission.
+   */
+  private queueAck(entry: OutboxEntry): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.pendingAcks.length === 0) setImmediate(() => this.flushAcks());
+      this.pendingAcks.push({ entry, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+    });
+  }
+
+  private flushAcks(): void {
+    const batch = this.pendingAcks;
+    this.pendingAcks = [];
+    let failure: unknown;
+    try {
+      this.options.store.transaction(() => {
+        for (const { entry } of batch) this.acknowledge(entry);
+      });
+    } catch (error) {
+      failure = error ?? new Error('outbox ack failed');
+    }
+    for (const { settle } of batch) settle(failure);
   }
 
   private acknowledge(entry: OutboxEntry): void {
