@@ -55,13 +55,20 @@ export function fakeClock(startMs = Date.UTC(2024, 2, 5, 6, 7, 8)): { nowMs(): n
 /** Opens a store and closes it when the test ends. */
 export function openForTest(
   t: ExecutionContext,
-  options: { dataDir?: string; checkpoint?: boolean; logger?: Logger; clock?: { nowMs(): number } } = {},
+  options: {
+    dataDir?: string;
+    checkpoint?: boolean;
+    logger?: Logger;
+    clock?: { nowMs(): number };
+    soleWriter?: boolean;
+  } = {},
 ): OpenedStore {
   const opened = openStore({
     dataDir: options.dataDir ?? tempDataDir(t),
     checkpoint: options.checkpoint ?? true,
     logger: options.logger ?? capturingLogger(),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.soleWriter === undefined ? {} : { soleWriter: options.soleWriter }),
   });
   t.teardown(() => opened.store.close());
   return opened;

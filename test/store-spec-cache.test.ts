@@ -13,10 +13,13 @@ import { parseTaskSpec } from '../src/store/rows.js';
 import { TaskSpecCache } from '../src/store/spec-cache.js';
 import { OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec, tempDataDir } from './store-fixtures.js';
 
-/** A store on disk plus a second connection to the same file, to rewrite rows behind the store's back. */
-function storeWithBackdoor(t: ExecutionContext) {
+/**
+ * A store on disk plus a second connection to the same file, to rewrite rows behind the store's back. Such a
+ * store is not the only writer, so it is opened as one that must not serve reads from its row cache.
+ */
+function storeWithBackdoor(t: ExecutionContext, soleWriter = false) {
   const dataDir = tempDataDir(t);
-  const { store } = openForTest(t, { dataDir });
+  const { store } = openForTest(t, { dataDir, soleWriter });
   const db = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
   t.teardown(() => db.close());
   const setSpecText = (arn: string, text: string) =>

@@ -33,6 +33,8 @@ export interface OpenStoreOptions {
   clock?: { nowMs(): number };
   /** Entries kept by the change feed; default DEFAULT_CHANGE_FEED_CAPACITY (4096). */
   changeFeedCapacity?: number;
+  /** False when something else writes the file while this store is open (see SqliteStoreOptions). */
+  soleWriter?: boolean;
 }
 
 export interface OpenedStore {
@@ -51,7 +53,7 @@ export function openStore(options: OpenStoreOptions): OpenedStore {
   if (!options.checkpoint) {
     const db = openMemoryDatabase(clock.nowMs());
     logger.debug('store: in memory (checkpointing off)');
-    const store = new SqliteStore({ db, durable: false, logger, clock, ...capacity(options) });
+    const store = new SqliteStore({ db, durable: false, logger, clock, ...tuning(options) });
     return { store };
   }
 
@@ -59,7 +61,7 @@ export function openStore(options: OpenStoreOptions): OpenedStore {
   const path = join(options.dataDir, DATABASE_FILE_NAME);
   const { db, quarantinedPath } = openOrQuarantine(path, clock, logger);
   const identityFile = new InstanceIdentityFile(options.dataDir, logger);
-  const store = new SqliteStore({ db, durable: true, logger, clock, identityFile, ...capacity(options) });
+  const store = new SqliteStore({ db, durable: true, logger, clock, identityFile, ...tuning(options) });
   try {
     syncIdentity(store, identityFile, logger);
   } catch (error) {
@@ -70,8 +72,11 @@ export function openStore(options: OpenStoreOptions): OpenedStore {
   return quarantinedPath === undefined ? { store, path } : { store, path, quarantinedPath };
 }
 
-function capacity(options: OpenStoreOptions): { changeFeedCapacity?: number } {
-  return options.changeFeedCapacity === undefined ? {} : { changeFeedCapacity: options.changeFeedCapacity };
+function tuning(options: OpenStoreOptions): { changeFeedCapacity?: number; soleWriter?: boolean } {
+  return {
+    ...(options.changeFeedCapacity === undefined ? {} : { changeFeedCapacity: options.changeFeedCapacity }),
+    ...(options.soleWriter === undefined ? {} : { soleWriter: options.soleWriter }),
+  };
 }
 
 function ensureDataDir(dataDir: string): void {

@@ -51,7 +51,14 @@ export function openStoreReadOnly(options: { dataDir: string; logger?: Logger })
         { errorClass: 'terminal', context: { path, schemaVersion: version } },
       );
     }
-    return new SqliteStore({ db, durable: true, logger: options.logger ?? silentLogger, clock: { nowMs: Date.now } });
+    return new SqliteStore({
+      db,
+      durable: true,
+      logger: options.logger ?? silentLogger,
+      clock: { nowMs: Date.now },
+      // The agent writes beside it: every read must see the file.
+      soleWriter: false,
+    });
   } catch (error) {
     db?.close();
     throw fromSqliteError(error, { path });

@@ -33,6 +33,7 @@ import type {
   TaskRecord,
   VolumeRecord,
 } from './records.js';
+import { RowCache } from './row-cache.js';
 import * as rows from './rows.js';
 import { TaskSpecCache } from './spec-cache.js';
 import { META_SEQUENCE_NUMBER, prepareStatements, type Statements } from './statements.js';
@@ -46,6 +47,11 @@ export interface SqliteStoreOptions {
   /** Where saveInstance mirrors the identity; absent in memory mode. */
   identityFile?: InstanceIdentityFile;
   changeFeedCapacity?: number;
+  /**
+   * Whether this connection is the only writer of the file, so reads may be served from the row cache
+   * (row-cache.ts). Default true; a read-only view beside a running agent sees other writers and says false.
+   */
+  soleWriter?: boolean;
 }
 
 export class SqliteStore implements DesiredStateStore {
@@ -58,6 +64,8 @@ export class SqliteStore implements DesiredStateStore {
   readonly #clock: { nowMs(): number };
   readonly #identityFile: InstanceIdentityFile | undefined;
   readonly #specs = new TaskSpecCache(rows.parseTaskSpec);
+  readonly #rows = new RowCache();
+  readonly #soleWriter: boolean;
   readonly #cachedSpec = (text: string, arn: string): TaskSpec => this.#specs.get(arn, text);
   /** Row → record with the spec from the cache: the same frozen object for every read of a task. */
   readonly #toTask = (row: rows.TaskRow): TaskRecord => rows.rowToTask(row, this.#cachedSpec);
@@ -68,9 +76,12 @@ export class SqliteStore implements DesiredStateStore {
     this.#logger = options.logger;
     this.#clock = options.clock;
     this.#identityFile = options.identityFile;
+    this.#soleWriter = options.soleWriter ?? true;
     this.#sql = prepareStatements(options.db);
     this.#feed = new ChangeFeed(options.changeFeedCapacity);
-    this.#writes = new WriteTracker(options.db, this.#feed, options.logger);
+    this.#writes = new WriteTracker(options.db, this.#feed, options.logger, (table, taskArn) =>
+      this.#rows.forget(table, taskArn),
+    );
   }
 
   generation(): number {
@@ -168,8 +179,13 @@ export class SqliteStore implements DesiredStateStore {
     return true;
   }
 
+  /** Rows read now may be kept: this connection is the only writer and no transaction is open. */
+  #mayCache(): boolean {
+    return this.#soleWriter && !this.#db.inTransaction;
+  }
+
   getTask(arn: string): TaskRecord | undefined {
-    const row = this.#sql.getTask.get(arn);
+    const row = this.#rows.task(arn, () => this.#sql.getTask.get(arn), this.#mayCache());
     return row === undefined ? undefined : this.#toTask(row);
   }
 
@@ -178,7 +194,9 @@ export class SqliteStore implements DesiredStateStore {
   }
 
   listContainers(taskArn: string): ContainerRecord[] {
-    return this.#sql.listContainers.all(taskArn).map(rows.rowToContainer);
+    return this.#rows
+      .containers(taskArn, () => this.#sql.listContainers.all(taskArn), this.#mayCache())
+      .map(rows.rowToContainer);
   }
 
   listAllContainers(): ContainerRecord[] {
@@ -279,7 +297,7 @@ export class SqliteStore implements DesiredStateStore {
   }
 
   listVolumes(): VolumeRecord[] {
-    return this.#sql.listVolumes.all().map(rows.rowToVolume);
+    return this.#rows.volumes(() => this.#sql.listVolumes.all(), this.#mayCache()).map(rows.rowToVolume);
   }
 
   deleteVolume(name: string): void {

@@ -28,9 +28,18 @@ export class WriteTracker {
   readonly #frames: Frame[] = [];
   readonly #listeners = new Set<ChangeListener>();
 
-  constructor(db: Database, feed: ChangeFeed, logger: Logger) {
+  readonly #onTouch: ((table: StoreTable, taskArn: string | null | undefined) => void) | undefined;
+
+  /** `onTouch` hears every `touch` as it happens, inside the transaction (the store's row cache forgets). */
+  constructor(
+    db: Database,
+    feed: ChangeFeed,
+    logger: Logger,
+    onTouch?: (table: StoreTable, taskArn: string | null | undefined) => void,
+  ) {
     this.#feed = feed;
     this.#logger = logger;
+    this.#onTouch = onTouch;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
 
@@ -64,6 +73,7 @@ export class WriteTracker {
   touch(table: StoreTable, taskArn?: string | null): void {
     const frame = this.#frames[this.#frames.length - 1];
     if (frame === undefined) throw new InternalError('store write outside a transaction');
+    this.#onTouch?.(table, taskArn);
     let arns = frame.touched.get(table);
     if (arns === undefined) {
       arns = new Set();

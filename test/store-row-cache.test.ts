@@ -1,0 +1,131 @@
+/**
+ * The store's row cache (src/store/row-cache.ts): getTask, listContainers and listVolumes of a store that is
+ * its file's only writer are served from memory, yet every write through the store — committed — is seen by
+ * the next read, and a rolled-back write leaves nothing behind.
+ */
+import { join } from 'node:path';
+import test from 'ava';
+import BetterSqlite3 from 'better-sqlite3';
+import { DATABASE_FILE_NAME } from '../src/store/index.js';
+import type { DesiredStateStore, VolumeRecord } from '../src/store/records.js';
+import { OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec, tempDataDir } from './store-fixtures.js';
+
+function volume(name: string, taskArn?: string): VolumeRecord {
+  return {
+    name,
+    ...(taskArn === undefined ? {} : { taskArn }),
+    scope: taskArn === undefined ? 'shared' : 'task',
+    driver: 'local',
+    createdAtMs: 1,
+  };
+}
+
+/** Every read the cache serves, in a form that compares by value. */
+function snapshot(store: DesiredStateStore, arn: string) {
+  const task = store.getTask(arn);
+  return {
+    task: task && { desired: task.desiredStatus, known: task.knownStatus, sent: task.sentStatus, reason: task.reason },
+    containers: store
+      .listContainers(arn)
+      .map((c) => [c.name, c.desiredStatus, c.knownStatus, c.sentStatus, c.dockerId]),
+    volumes: store.listVolumes().map((v) => v.name),
+  };
+}
+
+test('each kind of write is seen by the next read of a cached task', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  t.like(snapshot(store, TASK_ARN), { task: { desired: 'RUNNING', known: 'NONE' }, volumes: [] });
+
+  store.recordObservation({
+    taskArn: TASK_ARN,
+    task: { knownStatus: 'RUNNING' },
+    containers: [{ name: 'app', patch: { knownStatus: 'RUNNING', dockerId: 'd1' } }],
+  });
+  t.deepEqual(snapshot(store, TASK_ARN).containers[0], ['app', 'RUNNING', 'RUNNING', 'NONE', 'd1']);
+  t.is(snapshot(store, TASK_ARN).task?.known, 'RUNNING');
+
+  store.recordSentStatus(TASK_ARN, 'RUNNING', [{ name: 'app', status: 'RUNNING' }]);
+  t.is(snapshot(store, TASK_ARN).task?.sent, 'RUNNING');
+  t.deepEqual(snapshot(store, TASK_ARN).containers[0], ['app', 'RUNNING', 'RUNNING', 'RUNNING', 'd1']);
+
+  store.raiseTaskDesiredStatus(TASK_ARN, 'STOPPED', 'told to stop');
+  t.like(snapshot(store, TASK_ARN).task, { desired: 'STOPPED', reason: 'told to stop' });
+  t.deepEqual(
+    snapshot(store, TASK_ARN).containers.map((c) => c[1]),
+    ['STOPPED', 'STOPPED'],
+  );
+
+  store.putVolume(volume('shared-1'));
+  store.putVolume(volume('task-1', TASK_ARN));
+  t.deepEqual(snapshot(store, TASK_ARN).volumes, ['shared-1', 'task-1']);
+  store.deleteVolume('shared-1');
+  t.deepEqual(snapshot(store, TASK_ARN).volumes, ['task-1']);
+
+  // The other task, read before all this, was never touched and reads as it was.
+  t.like(snapshot(store, OTHER_TASK_ARN).task, { desired: 'RUNNING', known: 'NONE' });
+
+  store.deleteTask(TASK_ARN);
+  t.deepEqual(snapshot(store, TASK_ARN), { task: undefined, containers: [], volumes: [] });
+  store.putDesiredTask(taskSpec(TASK_ARN, 'RUNNING', ['only']));
+  t.deepEqual(
+    snapshot(store, TASK_ARN).containers.map((c) => c[0]),
+    ['only'],
+    'a re-inserted ARN reads its new rows',
+  );
+});
+
+test('a rolled-back write leaves no uncommitted row in the cache', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  const before = snapshot(store, TASK_ARN);
+  t.throws(
+    () =>
+      store.transaction(() => {
+        store.recordObservation({
+          taskArn: TASK_ARN,
+          task: { knownStatus: 'RUNNING' },
+          containers: [{ name: 'app', patch: { knownStatus: 'RUNNING' } }],
+        });
+        store.putVolume(volume('task-1', TASK_ARN));
+        // Inside the transaction the write is visible…
+        t.is(snapshot(store, TASK_ARN).task?.known, 'RUNNING');
+        t.deepEqual(snapshot(store, TASK_ARN).volumes, ['task-1']);
+        throw new Error('abandon');
+      }),
+    { message: 'abandon' },
+  );
+  // …and after the rollback it is gone from every read, cached or not.
+  t.deepEqual(snapshot(store, TASK_ARN), before);
+});
+
+test("the sole writer's repeated reads do not go back to the file; a store write to the task does", (t) => {
+  const dataDir = tempDataDir(t);
+  const { store } = openForTest(t, { dataDir });
+  const backdoor = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
+  t.teardown(() => backdoor.close());
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  t.is(store.getTask(TASK_ARN)?.reason, undefined);
+  t.is(store.listContainers(TASK_ARN)[0]?.dockerId, undefined);
+
+  backdoor.prepare("UPDATE tasks SET reason = 'behind' WHERE arn = ?").run(TASK_ARN);
+  backdoor.prepare("UPDATE containers SET docker_id = 'behind' WHERE task_arn = ?").run(TASK_ARN);
+  t.is(store.getTask(TASK_ARN)?.reason, undefined, 'served from the cache');
+  t.is(store.listContainers(TASK_ARN)[0]?.dockerId, undefined, 'served from the cache');
+
+  store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'PULLED' } });
+  t.is(store.getTask(TASK_ARN)?.reason, 'behind', 'the write dropped the cached task row');
+  t.is(store.listContainers(TASK_ARN)[0]?.dockerId, undefined, 'container rows were not written: still cached');
+});
+
+test('a store that is not the only writer reads the file every time', (t) => {
+  const dataDir = tempDataDir(t);
+  const { store } = openForTest(t, { dataDir, soleWriter: false });
+  const backdoor = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
+  t.teardown(() => backdoor.close());
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  t.is(store.getTask(TASK_ARN)?.reason, undefined);
+  backdoor.prepare("UPDATE tasks SET reason = 'behind' WHERE arn = ?").run(TASK_ARN);
+  t.is(store.getTask(TASK_ARN)?.reason, 'behind');
+});
