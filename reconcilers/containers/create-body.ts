@@ -12,6 +12,7 @@
  * NetworkMode (`container:<pause>`) from the ENI feature, not from this function.
  */
 
+import { createHash } from 'node:crypto';
 import {
   type ContainerCreateBody,
   LABEL_CLUSTER,
@@ -22,6 +23,7 @@ import {
 } from '../../src/docker/types.js';
 import { CannotCreateContainerError } from '../../src/errors.js';
 import type { ContainerSpec, PortMapping, TaskSpec } from '../../src/model/task.js';
+import type { TaskRecord } from '../../src/store/records.js';
 import { applyDockerConfigOverlay } from './docker-config-overlay.js';
 
 export interface CreateBodyInput {
@@ -75,13 +77,24 @@ export function buildCreateBody(input: CreateBodyInput): ContainerCreateBody {
   return { ...config, Image: String(config['Image'] ?? container.image), Labels: labels, HostConfig: hostConfig };
 }
 
+/**
+ * The 20 hex characters that end a container's Docker name, derived from what identifies the container for
+ * good: its task's ARN and insert time (a re-inserted ARN gets a new time) and its name. Upstream draws them
+ * at random and records the name before the create, so a retried or post-crash create reuses it (fact sheet
+ * 3.6, 4.10); a name that can always be recomputed gives the same guarantee — a second create of it gets 409
+ * Conflict and the executor adopts the container — without a store write before every create.
+ */
+export function stableNameSuffix(task: Pick<TaskRecord, 'arn' | 'createdAtMs'>, containerName: string): string {
+  return createHash('sha256').update(`${task.arn}\n${task.createdAtMs}\n${containerName}`).digest('hex').slice(0, 20);
+}
+
 /** `ecs-<family>-<version>-<name without [^A-Za-z0-9-]>-<hex>` (fact sheet 3.6). */
 export function dockerContainerName(
   task: Pick<TaskSpec, 'family' | 'version'>,
   containerName: string,
-  randomHex: string,
+  suffix: string,
 ): string {
-  return `ecs-${task.family}-${task.version}-${containerName.replace(/[^A-Za-z0-9-]/g, '')}-${randomHex}`;
+  return `ecs-${task.family}-${task.version}-${containerName.replace(/[^A-Za-z0-9-]/g, '')}-${suffix}`;
 }
 
 function baseConfig(input: CreateBodyInput): Record<string, unknown> {

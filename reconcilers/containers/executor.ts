@@ -20,7 +20,7 @@ import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { ContainerRecord, DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
-import { buildCreateBody, dockerContainerName } from './create-body.js';
+import { buildCreateBody, dockerContainerName, stableNameSuffix } from './create-body.js';
 import { hasTaskLimits } from './plan-actions.js';
 import type { HostPortAllocator } from './ports.js';
 import type { TaskCgroupManager } from './task-cgroup.js';
@@ -143,17 +143,13 @@ export class ContainersExecutor {
     const spec = findContainer(task.spec, containerName);
     const records = this.deps.store.listContainers(task.arn);
     const record = records.find((c) => c.name === containerName);
-    // The name is persisted before the create call so an agent killed mid-create adopts the container
-    // by name on restart instead of creating a duplicate (fact sheet 4.10).
-    const dockerName = record?.dockerName ?? dockerContainerName(task.spec, containerName, this.randomHex(10));
-    if (!record?.dockerName) {
-      this.deps.store.recordObservation({
-        taskArn: task.arn,
-        containers: [{ name: containerName, patch: { dockerName } }],
-      });
-    }
-    // A name recorded by an earlier attempt may already exist in Docker (the agent died mid-create): adopt
-    // it. A name generated just now cannot exist, so the common path saves that inspect.
+    // A name recorded earlier (by ecsd before names were derived, or observed since) is kept; otherwise the
+    // derived name is the same on every attempt, so an agent killed mid-create meets its container again
+    // as a 409 Conflict below and adopts it instead of creating a duplicate (fact sheet 4.10).
+    const dockerName =
+      record?.dockerName ?? dockerContainerName(task.spec, containerName, stableNameSuffix(task, containerName));
+    // A recorded name may already exist in Docker (the agent died mid-create): adopt it. A derived name that
+    // exists is found by the create's conflict instead, so the common path saves this inspect.
     const adopted = record?.dockerName ? await this.deps.engine.inspectContainer(dockerName) : undefined;
     if (adopted) {
       await this.afterCreate(adopted.id);
@@ -206,7 +202,7 @@ export class ContainersExecutor {
   /**
    * The view learns the new container now, so the next plan sees it CREATED and records its ID with the
    * status (the planner adopts IDs from the view). Writing the ID here as well would be a store transaction
-   * per container for nothing: crash safety rests on the name recorded before the create.
+   * per container for nothing: crash safety rests on the derived name (see create).
    */
   private async afterCreate(id: string): Promise<void> {
     await this.deps.view.refresh(id);
