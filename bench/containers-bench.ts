@@ -1,12 +1,15 @@
 /**
  * `make bench`: 50 one-container tasks started and stopped through a real `ecsd` (local task directory),
- * against the same 50 containers created+started+stopped by a minimal direct dockerode script at the same
- * concurrency. Prints numbers; asserts nothing (targets are in the issue and the README).
+ * against the same 50 containers (the create bodies ecsd builds) created+started+stopped by a minimal direct
+ * dockerode script at the same concurrency, once before and once after the agent's run. Prints numbers;
+ * asserts nothing (targets are in the issue and the README).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import PQueue from 'p-queue';
+import { buildCreateBody, dockerContainerName, stableNameSuffix } from '../reconcilers/containers/create-body.js';
+import { type TaskDefinition, taskDefinitionToTaskSpec } from '../src/sources/local/index.js';
 import { AgentProcess, TEST_IMAGE } from '../test/helpers/agent-process.js';
 
 const N = Number(process.env['BENCH_TASKS'] ?? 50);
@@ -92,7 +95,30 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
   );
 }
 
-async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: number }> {
+/** Task i of the run: one essential `sleep` container with a memory limit. */
+function benchTaskDefinition(i: number): TaskDefinition {
+  return {
+    family: `bench${i}`,
+    containerDefinitions: [
+      {
+        name: 'sleep',
+        image: TEST_IMAGE,
+        essential: true,
+        memory: 32,
+        command: ['sleep', '3600'],
+        // tini as PID 1 so SIGTERM stops the container at once (busybox sleep ignores it).
+        linuxParameters: { initProcessEnabled: true },
+      },
+    ],
+  };
+}
+
+interface Timings {
+  allRunningMs: number;
+  allStoppedMs: number;
+}
+
+async function benchAgent(): Promise<Timings> {
   const agent = new AgentProcess({
     // The agent's defaults otherwise (info logs in logfmt, the 1 s store poll rather than the test harness's
     // 200 ms), as an operator would run it.
@@ -115,20 +141,7 @@ async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: numbe
     const times0 = cpuTimes(pid);
     const t0 = Date.now();
     for (let i = 0; i < N; i++) {
-      agent.writeTaskDefinition(`bench-${i}.json`, {
-        family: `bench${i}`,
-        containerDefinitions: [
-          {
-            name: 'sleep',
-            image: TEST_IMAGE,
-            essential: true,
-            memory: 32,
-            command: ['sleep', '3600'],
-            // tini as PID 1 so SIGTERM stops the container at once (busybox sleep ignores it).
-            linuxParameters: { initProcessEnabled: true },
-          },
-        ],
-      });
+      agent.writeTaskDefinition(`bench-${i}.json`, benchTaskDefinition(i));
     }
     await agent.waitFor(
       () => agent.tasks().filter((t) => t.KnownStatus === 'RUNNING').length === N,
@@ -193,23 +206,38 @@ async function benchAgent(): Promise<{ allRunningMs: number; allStoppedMs: numbe
   }
 }
 
-async function benchDirect(): Promise<{ allRunningMs: number; allStoppedMs: number }> {
+/**
+ * The same 50 containers without the agent: each create body is the one ecsd builds for the same task
+ * definition (memory limit, init, labels, name), so the engine does the same work in both runs and the ratio
+ * measures the agent alone.
+ */
+async function benchDirect(run: string): Promise<Timings> {
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   const queue = new PQueue({ concurrency: CONCURRENCY });
-  const label = `ecsd-bench-direct-${process.pid}`;
+  const label = `ecsd-bench-direct-${process.pid}-${run}`;
+  const bodies = Array.from({ length: N }, (_, i) => {
+    const definition = benchTaskDefinition(i);
+    const arn = `arn:aws:ecs:local:000000000000:task/bench/${label}-${i}`;
+    const task = taskDefinitionToTaskSpec(definition, { arn, version: '1' });
+    const container = task.containers[0]!;
+    const body = buildCreateBody({
+      task,
+      container,
+      cluster: 'bench',
+      hostPorts: new Map(),
+      volumeNames: new Map(),
+      dockerIdsByName: new Map(),
+    });
+    const name = dockerContainerName(task, container.name, stableNameSuffix({ arn, createdAtMs: 0 }, container.name));
+    return { name, body: { ...body, Labels: { ...body.Labels, [label]: '1' } } };
+  });
   const ids: string[] = [];
   try {
     const t0 = Date.now();
     await Promise.all(
-      Array.from({ length: N }, (_, i) =>
+      bodies.map(({ name, body }) =>
         queue.add(async () => {
-          const container = await docker.createContainer({
-            name: `${label}-${i}`,
-            Image: TEST_IMAGE,
-            Cmd: ['sleep', '3600'],
-            Labels: { [label]: '1' },
-            HostConfig: { Init: true },
-          });
+          const container = await docker.createContainer({ name, ...body });
           ids.push(container.id);
           await container.start();
         }),
@@ -219,7 +247,7 @@ async function benchDirect(): Promise<{ allRunningMs: number; allStoppedMs: numb
     const t2 = Date.now();
     await Promise.all(ids.map((id) => queue.add(() => docker.getContainer(id).stop({ t: 30 }))));
     const allStoppedMs = Date.now() - t2;
-    console.log(`direct dockerode: ${N} containers, concurrency ${CONCURRENCY}`);
+    console.log(`direct dockerode (${run}): ${N} containers, concurrency ${CONCURRENCY}`);
     console.log(`  all RUNNING       ${allRunningMs} ms`);
     console.log(`  all STOPPED       ${allStoppedMs} ms`);
     return { allRunningMs, allStoppedMs };
@@ -235,8 +263,14 @@ async function benchDirect(): Promise<{ allRunningMs: number; allStoppedMs: numb
   }
 }
 
-const direct = await benchDirect();
+// Baseline runs before and after the agent, compared with their mean: the engine's own speed drifts over a
+// few minutes on this VM, and a single baseline on one side would charge that drift to the agent.
+const before = await benchDirect('before');
 const agent = await benchAgent();
+const after = await benchDirect('after');
+const baseline = (pick: (t: Timings) => number): number => (pick(before) + pick(after)) / 2;
+const ratio = (pick: (t: Timings) => number): string => (pick(agent) / baseline(pick)).toFixed(2);
 console.log(
-  `ratio ecsd/direct: all RUNNING ${(agent.allRunningMs / direct.allRunningMs).toFixed(2)}× (target ≤ 1.1×), all STOPPED ${(agent.allStoppedMs / direct.allStoppedMs).toFixed(2)}×`,
+  `ratio ecsd/direct: all RUNNING ${ratio((t) => t.allRunningMs)}× (target ≤ 1.1×), all STOPPED ${ratio((t) => t.allStoppedMs)}× ` +
+    `(direct: mean of the runs before and after, ${Math.round(baseline((t) => t.allRunningMs))} / ${Math.round(baseline((t) => t.allStoppedMs))} ms)`,
 );
