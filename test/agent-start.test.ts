@@ -14,7 +14,7 @@ test('Docker API versions compare numerically, and an unreadable one is not judg
 });
 
 test('ecsd runs straight from its shebang, which carries its node flags, and the harness uses them', async (t) => {
-  t.deepEqual(agentNodeFlags(), ['--no-memory-reducer']);
+  t.deepEqual(agentNodeFlags(), ['--no-memory-reducer', '--min-semi-space-size=8']);
   const { stdout } = await promisify(execFile)(MAIN_JS, ['-version']);
   t.regex(stdout, /Amazon ECS Agent \(ecsd\)/);
 });
