@@ -367,3 +367,35 @@ test('a batch ack that fails to commit is retried for every entry in it, and not
   t.is(real.outboxDepth(), 0);
   t.deepEqual(sink.seqs.slice().sort(), [1, 1, 2, 2]);
 });
+
+test("the reporter's own acks do not wake it for another scan of the outbox", async (t) => {
+  const real = memoryStore(t);
+  real.appendOutbox(Array.from({ length: 5 }, (_, i) => taskChange(taskArn(i), 'RUNNING')));
+  const { store, calls } = countingStore(real);
+  startReporter(t, store, recordingSink());
+  await flushAsync();
+  t.is(real.outboxDepth(), 0);
+  // One scan finds the five heads; one more, after their submissions end, finds the outbox empty.
+  t.is(calls.get('outboxHeads'), 2);
+});
+
+test('with every submission slot taken the outbox is not scanned again', async (t) => {
+  const real = memoryStore(t);
+  real.appendOutbox(Array.from({ length: 12 }, (_, i) => taskChange(taskArn(i), 'RUNNING')));
+  const { store, calls } = countingStore(real);
+  const gates: Array<() => void> = [];
+  startReporter(t, store, { submit: () => new Promise<void>((resolve) => gates.push(resolve)) });
+  // Teardowns run last-registered first: open the gates before the reporter's stop waits for them.
+  t.teardown(() => {
+    for (const release of gates.splice(0)) release();
+  });
+  await flushAsync();
+  t.is(gates.length, 10);
+  const scans = calls.get('outboxHeads');
+  real.appendOutbox([taskChange(taskArn(20), 'RUNNING')]);
+  await flushAsync();
+  t.is(calls.get('outboxHeads'), scans, 'an append while all ten slots are busy costs no scan');
+  gates.shift()!();
+  await flushAsync();
+  t.is(gates.length, 10, 'a freed slot is filled at once');
+});

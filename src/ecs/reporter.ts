@@ -48,6 +48,8 @@ export class OutboxReporter {
   private readonly backoff = new Map<string, TaskBackoff>();
   /** Accepted entries waiting for the batch ack that ends this event-loop turn (see queueAck). */
   private pendingAcks: Array<{ entry: OutboxEntry; settle: (error?: unknown) => void }> = [];
+  /** True while this reporter's own ack commits (see start). */
+  private acking = false;
 
   constructor(private readonly options: ReporterOptions) {}
 
@@ -56,7 +58,8 @@ export class OutboxReporter {
     this.running = true;
     this.abort = new AbortController();
     this.unsubscribe = this.options.store.onChange((change) => {
-      if (change.tables.has('outbox')) this.nudge();
+      // Its own acks only remove entries; the submissions they end nudge the loop themselves.
+      if (change.tables.has('outbox') && !this.acking) this.nudge();
     });
     this.loopDone = this.run();
   }
@@ -96,7 +99,9 @@ export class OutboxReporter {
     const maxConcurrent = this.options.maxConcurrentTasks ?? 10;
     while (this.running) {
       const nowMs = this.options.clock.nowMs();
-      const { ready, nextWakeMs } = this.readyHeads(nowMs);
+      // With every slot taken nothing could be submitted: skip the scan until a submission ends.
+      const { ready, nextWakeMs } =
+        this.inFlight.size >= maxConcurrent ? { ready: [], nextWakeMs: undefined } : this.readyHeads(nowMs);
       for (const head of ready.slice(0, Math.max(0, maxConcurrent - this.inFlight.size))) {
         // Only now is the payload read: heads left waiting for a free slot cost no JSON parsing.
         const entry = this.options.store.getOutboxEntry(head.seq);
@@ -179,12 +184,15 @@ export class OutboxReporter {
     const batch = this.pendingAcks;
     this.pendingAcks = [];
     let failure: unknown;
+    this.acking = true;
     try {
       this.options.store.transaction(() => {
         for (const { entry } of batch) this.acknowledge(entry);
       });
     } catch (error) {
       failure = error ?? new Error('outbox ack failed');
+    } finally {
+      this.acking = false;
     }
     for (const { settle } of batch) settle(failure);
   }
