@@ -114,9 +114,40 @@ test("the sole writer's repeated reads do not go back to the file; a store write
   t.is(store.getTask(TASK_ARN)?.reason, undefined, 'served from the cache');
   t.is(store.listContainers(TASK_ARN)[0]?.dockerId, undefined, 'served from the cache');
 
-  store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'PULLED' } });
+  store.raiseTaskDesiredStatus(TASK_ARN, 'STOPPED');
   t.is(store.getTask(TASK_ARN)?.reason, 'behind', 'the write dropped the cached task row');
-  t.is(store.listContainers(TASK_ARN)[0]?.dockerId, undefined, 'container rows were not written: still cached');
+  t.is(store.listContainers(TASK_ARN)[0]?.dockerId, 'behind', 'and the container rows it changed');
+});
+
+test("an observation's own rows are kept after its commit, equal to what the file holds", (t) => {
+  const dataDir = tempDataDir(t);
+  const { store } = openForTest(t, { dataDir });
+  const { store: fileReader } = openForTest(t, { dataDir, soleWriter: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.recordObservation({
+    taskArn: TASK_ARN,
+    task: { knownStatus: 'RUNNING', pullStartedAtMs: 5 },
+    containers: [{ name: 'app', patch: { knownStatus: 'RUNNING', dockerId: 'd1', exitCode: 0 } }],
+    outbox: [{ taskArn: TASK_ARN, kind: 'task', payload: { status: 'RUNNING' } }],
+  });
+  t.deepEqual(store.getTask(TASK_ARN), fileReader.getTask(TASK_ARN));
+  t.deepEqual(store.listContainers(TASK_ARN), fileReader.listContainers(TASK_ARN));
+
+  const backdoor = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
+  t.teardown(() => backdoor.close());
+  backdoor.prepare("UPDATE tasks SET reason = 'behind' WHERE arn = ?").run(TASK_ARN);
+  t.is(store.getTask(TASK_ARN)?.reason, undefined, 'served from memory, not re-read');
+});
+
+test('a refill is dropped when a later write in the same transaction changed rows', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.transaction(() => {
+    store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'RUNNING' } });
+    store.recordSentStatus(TASK_ARN, 'RUNNING', [{ name: 'app', status: 'RUNNING' }]);
+  });
+  t.is(store.getTask(TASK_ARN)?.sentStatus, 'RUNNING', 'not the row the observation kept');
+  t.is(store.listContainers(TASK_ARN)[0]?.sentStatus, 'RUNNING');
 });
 
 test('a store that is not the only writer reads the file every time', (t) => {

@@ -11,6 +11,11 @@
  * are only *added* while no transaction is open (`fill` is told so by the caller): a row read inside a
  * transaction may be one that is about to be rolled back.
  *
+ * A write that knows the rows it leaves behind (recordObservation, the loops' own write) hands them back
+ * after its commit through `refill`, so the reconcile that its change triggers reads from memory too. The
+ * refill is taken only if nothing was forgotten since the write captured `stamp()`: any later write in the
+ * same transaction, to any task, leaves the entries to the next read instead.
+ *
  * Rows are frozen, and every read still turns them into fresh records, so a caller cannot change what the
  * next reader gets.
  */
@@ -24,6 +29,8 @@ export class RowCache {
   readonly #tasks = new Map<string, TaskRow>();
   readonly #containers = new Map<string, readonly ContainerRow[]>();
   #volumes: readonly VolumeRow[] | undefined;
+  /** Counts forgets, so a refill can tell whether anything changed after its rows were taken. */
+  #stamp = 0;
 
   task(arn: string, read: () => TaskRow | undefined, mayFill: boolean): TaskRow | undefined {
     const cached = this.#tasks.get(arn);
@@ -49,9 +56,21 @@ export class RowCache {
     return rows;
   }
 
+  stamp(): number {
+    return this.#stamp;
+  }
+
+  /** Keeps a committed write's rows for `taskArn`, unless anything was forgotten since `stamp`. */
+  refill(stamp: number, taskArn: string, task: TaskRow | undefined, containers: ContainerRow[] | undefined): void {
+    if (stamp !== this.#stamp) return;
+    if (task !== undefined) remember(this.#tasks, taskArn, Object.freeze(task));
+    if (containers !== undefined && containers.length > 0) remember(this.#containers, taskArn, freezeAll(containers));
+  }
+
   /** A write changed `table` for `taskArn` (or, without one, for any task). */
   forget(table: StoreTable, taskArn: string | null | undefined): void {
     const one = taskArn !== undefined && taskArn !== null && taskArn !== '';
+    if (table === 'tasks' || table === 'containers' || table === 'sent' || table === 'volumes') this.#stamp += 1;
     switch (table) {
       case 'tasks':
         if (one) this.#tasks.delete(taskArn);

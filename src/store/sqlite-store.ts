@@ -206,7 +206,9 @@ export class SqliteStore implements DesiredStateStore {
   recordObservation(observation: TaskObservation): void {
     const { taskArn } = observation;
     this.#writes.run(() => {
-      const taskRow = this.#sql.getTask.get(taskArn);
+      // A cached row is the committed one (a write earlier in this transaction would have dropped it).
+      const taskRow = this.#rows.task(taskArn, () => this.#sql.getTask.get(taskArn), false);
+      let taskRowAfter = taskRow;
       if (taskRow === undefined) {
         if (observation.task !== undefined || (observation.containers?.length ?? 0) > 0) {
           // The task was cleaned up while this reconcile ran; its outbox entries are still worth reporting.
@@ -219,17 +221,26 @@ export class SqliteStore implements DesiredStateStore {
         if (!rows.sameRow(taskRow, nextRow)) {
           this.#sql.updateTask.run(nextRow);
           this.#writes.touch(rows.onlySentStatusChanged(taskRow, nextRow) ? 'sent' : 'tasks', taskArn);
+          taskRowAfter = nextRow;
         }
       }
+      let containerRowsAfter: rows.ContainerRow[] | undefined;
       if (taskRow !== undefined && observation.containers !== undefined) {
-        this.#patchContainers(taskArn, observation.containers);
+        containerRowsAfter = this.#patchContainers(taskArn, observation.containers);
       }
       if (observation.outbox !== undefined) this.#appendOutbox(observation.outbox);
+      if (this.#soleWriter && taskRow !== undefined) {
+        // The reconcile this write triggers reads these rows next: keep them (row-cache.ts, refill).
+        const stamp = this.#rows.stamp();
+        this.#writes.afterCommit(() => this.#rows.refill(stamp, taskArn, taskRowAfter, containerRowsAfter));
+      }
     });
   }
 
-  #patchContainers(taskArn: string, patches: NonNullable<TaskObservation['containers']>): void {
-    const byName = new Map(this.#sql.listContainers.all(taskArn).map((row) => [row.name, row]));
+  /** Applies the patches; returns the task's container rows as they now are. */
+  #patchContainers(taskArn: string, patches: NonNullable<TaskObservation['containers']>): rows.ContainerRow[] {
+    const current = this.#rows.containers(taskArn, () => this.#sql.listContainers.all(taskArn), false);
+    const byName = new Map(current.map((row) => [row.name, row]));
     for (const { name, patch } of patches) {
       const row = byName.get(name);
       if (row === undefined) {
@@ -242,6 +253,7 @@ export class SqliteStore implements DesiredStateStore {
       byName.set(name, nextRow);
       this.#writes.touch(rows.onlySentStatusChanged(row, nextRow) ? 'sent' : 'containers', taskArn);
     }
+    return [...byName.values()];
   }
 
   deleteTask(arn: string): void {
