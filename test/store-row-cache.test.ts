@@ -160,3 +160,36 @@ test('a store that is not the only writer reads the file every time', (t) => {
   backdoor.prepare("UPDATE tasks SET reason = 'behind' WHERE arn = ?").run(TASK_ARN);
   t.is(store.getTask(TASK_ARN)?.reason, 'behind');
 });
+
+test('tasks put and raised together in one transaction each keep the rows they wrote', (t) => {
+  const dataDir = tempDataDir(t);
+  const { store } = openForTest(t, { dataDir });
+  const { store: fileReader } = openForTest(t, { dataDir, soleWriter: false });
+  store.transaction(() => {
+    store.putDesiredTask(taskSpec(TASK_ARN));
+    store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+    store.raiseTaskDesiredStatus(TASK_ARN, 'STOPPED', 'replaced');
+  });
+  for (const arn of [TASK_ARN, OTHER_TASK_ARN]) {
+    t.deepEqual(store.getTask(arn), fileReader.getTask(arn));
+    t.deepEqual(store.listContainers(arn), fileReader.listContainers(arn));
+  }
+  t.like(store.getTask(TASK_ARN), { desiredStatus: 'STOPPED', reason: 'replaced' });
+
+  const backdoor = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
+  t.teardown(() => backdoor.close());
+  backdoor.prepare("UPDATE tasks SET reason = 'behind'").run();
+  t.is(store.getTask(OTHER_TASK_ARN)?.reason, undefined, 'served from memory, not re-read');
+  t.is(store.getTask(TASK_ARN)?.reason, 'replaced', 'served from memory, not re-read');
+});
+
+test('a refill captured before a later write to its task, in the same transaction, is dropped', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.transaction(() => {
+    store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'PULLED' } });
+    store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'RUNNING' } });
+    store.recordSentStatus(TASK_ARN, 'RUNNING', []);
+  });
+  t.like(store.getTask(TASK_ARN), { knownStatus: 'RUNNING', sentStatus: 'RUNNING' });
+});

@@ -13,8 +13,8 @@
  *
  * A write that knows the rows it leaves behind (recordObservation, the loops' own write) hands them back
  * after its commit through `refill`, so the reconcile that its change triggers reads from memory too. The
- * refill is taken only if nothing was forgotten since the write captured `stamp()`: any later write in the
- * same transaction, to any task, leaves the entries to the next read instead.
+ * refill is taken only if nothing of that task was forgotten since the write captured `stamp()`: a later
+ * write to the same task in the same transaction leaves the entries to the next read instead.
  *
  * Rows are frozen, and every read still turns them into fresh records, so a caller cannot change what the
  * next reader gets.
@@ -29,8 +29,11 @@ export class RowCache {
   readonly #tasks = new Map<string, TaskRow>();
   readonly #containers = new Map<string, readonly ContainerRow[]>();
   #volumes: readonly VolumeRow[] | undefined;
-  /** Counts forgets, so a refill can tell whether anything changed after its rows were taken. */
+  /** Counts forgets, so a refill can tell whether its task changed after its rows were taken. */
   #stamp = 0;
+  /** The stamp of each task's latest forget, and of the latest forget that named no task. */
+  readonly #forgotAt = new Map<string, number>();
+  #forgotAllAt = 0;
 
   task(arn: string, read: () => TaskRow | undefined, mayFill: boolean): TaskRow | undefined {
     const cached = this.#tasks.get(arn);
@@ -62,7 +65,10 @@ export class RowCache {
 
   /** Keeps a committed write's rows for `taskArn`, unless anything was forgotten since `stamp`. */
   refill(stamp: number, taskArn: string, task: TaskRow | undefined, containers: ContainerRow[] | undefined): void {
-    if (stamp !== this.#stamp) return;
+    if ((this.#forgotAt.get(taskArn) ?? 0) > stamp || this.#forgotAllAt > stamp) return;
+    // Nothing of this task was forgotten after these rows: its note has served (a later refill of the same
+    // transaction, captured after a later forget, still finds that forget's note).
+    this.#forgotAt.delete(taskArn);
     if (task !== undefined) remember(this.#tasks, taskArn, Object.freeze(task));
     if (containers !== undefined && containers.length > 0) remember(this.#containers, taskArn, freezeAll(containers));
   }
@@ -70,7 +76,17 @@ export class RowCache {
   /** A write changed `table` for `taskArn` (or, without one, for any task). */
   forget(table: StoreTable, taskArn: string | null | undefined): void {
     const one = taskArn !== undefined && taskArn !== null && taskArn !== '';
-    if (table === 'tasks' || table === 'containers' || table === 'sent' || table === 'volumes') this.#stamp += 1;
+    if (table === 'tasks' || table === 'containers' || table === 'sent') {
+      this.#stamp += 1;
+      if (one && this.#forgotAt.size >= MAX_TASKS) {
+        // Notes of tasks written without a refill since: drop them all, and count that as a change to
+        // every task, which only costs refills still pending in the current transaction.
+        this.#forgotAt.clear();
+        this.#forgotAllAt = this.#stamp;
+      }
+      if (one) this.#forgotAt.set(taskArn, this.#stamp);
+      else this.#forgotAllAt = this.#stamp;
+    }
     switch (table) {
       case 'tasks':
         if (one) this.#tasks.delete(taskArn);

@@ -144,14 +144,22 @@ export class SqliteStore implements DesiredStateStore {
         return this.#raiseDesired(spec.arn, spec.desiredStatus, undefined);
       }
       const nowMs = this.#clock.nowMs();
-      this.#sql.insertTask.run(rows.taskToRow(newTaskRecord(spec, nowMs)));
-      newContainerRecords(spec).forEach((container, ord) => {
-        this.#sql.insertContainer.run(rows.containerToRow(container, ord));
-      });
+      const taskRow = rows.taskToRow(newTaskRecord(spec, nowMs));
+      this.#sql.insertTask.run(taskRow);
+      const containerRows = newContainerRecords(spec).map((container, ord) => rows.containerToRow(container, ord));
+      for (const row of containerRows) this.#sql.insertContainer.run(row);
       this.#writes.touch('tasks', spec.arn);
       if (spec.containers.length > 0) this.#writes.touch('containers', spec.arn);
+      this.#keepAfterCommit(spec.arn, taskRow, containerRows);
       return true;
     });
+  }
+
+  /** After the outermost commit, the rows this write left for `taskArn` go to the row cache (see refill). */
+  #keepAfterCommit(taskArn: string, task: rows.TaskRow | undefined, containers: rows.ContainerRow[] | undefined): void {
+    if (!this.#soleWriter) return;
+    const stamp = this.#rows.stamp();
+    this.#writes.afterCommit(() => this.#rows.refill(stamp, taskArn, task, containers));
   }
 
   raiseTaskDesiredStatus(arn: string, status: TaskStatus, reason?: string): boolean {
@@ -167,15 +175,19 @@ export class SqliteStore implements DesiredStateStore {
     if (desiredStatus === task.desiredStatus) return false;
     const next: TaskRecord = { ...task, desiredStatus };
     if (reason !== undefined && task.reason === undefined) next.reason = reason;
-    this.#sql.updateTask.run(rows.taskToRow(next, current.spec));
+    const taskRow = rows.taskToRow(next, current.spec);
+    this.#sql.updateTask.run(taskRow);
     this.#writes.touch('tasks', arn);
     const containerDesired = containerDesiredForTask(desiredStatus);
-    for (const row of this.#sql.listContainers.all(arn)) {
+    const containerRows = this.#sql.listContainers.all(arn).map((row) => {
       const raised = raisedContainerStatus(rows.rowToContainer(row).desiredStatus, containerDesired);
-      if (raised === row.desired_status) continue;
-      this.#sql.updateContainer.run({ ...row, desired_status: raised });
+      if (raised === row.desired_status) return row;
+      const raisedRow = { ...row, desired_status: raised };
+      this.#sql.updateContainer.run(raisedRow);
       this.#writes.touch('containers', arn);
-    }
+      return raisedRow;
+    });
+    this.#keepAfterCommit(arn, taskRow, containerRows);
     return true;
   }
 
@@ -229,11 +241,8 @@ export class SqliteStore implements DesiredStateStore {
         containerRowsAfter = this.#patchContainers(taskArn, observation.containers);
       }
       if (observation.outbox !== undefined) this.#appendOutbox(observation.outbox);
-      if (this.#soleWriter && taskRow !== undefined) {
-        // The reconcile this write triggers reads these rows next: keep them (row-cache.ts, refill).
-        const stamp = this.#rows.stamp();
-        this.#writes.afterCommit(() => this.#rows.refill(stamp, taskArn, taskRowAfter, containerRowsAfter));
-      }
+      // The reconcile this write triggers reads these rows next.
+      if (taskRow !== undefined) this.#keepAfterCommit(taskArn, taskRowAfter, containerRowsAfter);
     });
   }
 
