@@ -1,7 +1,7 @@
 /**
  * `make bench`: 50 one-container tasks started and stopped through a real `ecsd` (local task directory),
  * against the same 50 containers (the create bodies ecsd builds) created+started+stopped by a minimal direct
- * dockerode script at the same concurrency, once before and once after the agent's run. Prints numbers;
+ * dockerode script at the same concurrency, before, between and after the agent's rounds. Prints numbers;
  * asserts nothing (targets are in the issue and the README).
  */
 import { execFileSync } from 'node:child_process';
@@ -18,6 +18,8 @@ const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 30);
 const SETTLE_SECONDS = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 5);
 // The agent's default resync period (ECSD_RESYNC_INTERVAL); BENCH_RESYNC shortens it to watch relists.
 const RESYNC = process.env['BENCH_RESYNC'] ?? '5m';
+// Agent rounds for the time ratio (the first also measures CPU, calls and idle); a baseline runs around each.
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 2));
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 function cpuTimes(pid: number): { user: number; system: number } {
@@ -95,10 +97,10 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
   );
 }
 
-/** Task i of the run: one essential `sleep` container with a memory limit. */
-function benchTaskDefinition(i: number): TaskDefinition {
+/** Task i of a round: one essential `sleep` container with a memory limit. */
+function benchTaskDefinition(i: number, prefix = 'bench'): TaskDefinition {
   return {
-    family: `bench${i}`,
+    family: `${prefix}${i}`,
     containerDefinitions: [
       {
         name: 'sleep',
@@ -118,7 +120,45 @@ interface Timings {
   allStoppedMs: number;
 }
 
-async function benchAgent(): Promise<Timings> {
+/**
+ * One round through the agent: N task files written, all RUNNING, `whileRunning`, files removed, all
+ * STOPPED. Tasks of the round are told apart by their family prefix.
+ */
+async function agentRound(
+  agent: AgentProcess,
+  prefix: string,
+  whileRunning: () => Promise<void> = async () => {},
+): Promise<Timings & { startLatencies: number[] }> {
+  const ofRound = (status: string) =>
+    agent.tasks().filter((t) => t.Family.startsWith(prefix) && t.KnownStatus === status).length;
+  const t0 = Date.now();
+  for (let i = 0; i < N; i++) agent.writeTaskDefinition(`${prefix}-${i}.json`, benchTaskDefinition(i, prefix));
+  await agent.waitFor(() => ofRound('RUNNING') === N, 300_000, `all RUNNING (${prefix})`);
+  const allRunningMs = Date.now() - t0;
+  const arns = new Set(
+    agent
+      .tasks()
+      .filter((t) => t.Family.startsWith(prefix))
+      .map((t) => t.Arn),
+  );
+  const startLatencies = agent
+    .taskTimings()
+    .filter((t) => arns.has(t.arn))
+    .map((t) => t.runningAtMs - t.createdAtMs)
+    .sort((a, b) => a - b);
+  await whileRunning();
+  const t2 = Date.now();
+  for (let i = 0; i < N; i++) agent.removeTaskDefinition(`${prefix}-${i}.json`);
+  await agent.waitFor(() => ofRound('STOPPED') === N, 300_000, `all STOPPED (${prefix})`);
+  return { allRunningMs, allStoppedMs: Date.now() - t2, startLatencies };
+}
+
+/**
+ * The agent's rounds. The first is the measured one: CPU, Docker calls and reconciles of its start+stop,
+ * and the idle period between. Later rounds (BENCH_ROUNDS) only add time samples for the ratio; `between`
+ * runs before each of them (the next baseline).
+ */
+async function benchAgent(between: () => Promise<void>): Promise<Timings[]> {
   const agent = new AgentProcess({
     // The agent's defaults otherwise (info logs in logfmt, the 1 s store poll rather than the test harness's
     // 200 ms), as an operator would run it.
@@ -139,51 +179,32 @@ async function benchAgent(): Promise<Timings> {
     const scrapes = new ScrapeMeter(pid);
     const cpu0 = cpuSeconds(pid);
     const times0 = cpuTimes(pid);
-    const t0 = Date.now();
-    for (let i = 0; i < N; i++) {
-      agent.writeTaskDefinition(`bench-${i}.json`, benchTaskDefinition(i));
-    }
-    await agent.waitFor(
-      () => agent.tasks().filter((t) => t.KnownStatus === 'RUNNING').length === N,
-      300_000,
-      'all RUNNING',
-    );
-    const allRunningMs = Date.now() - t0;
-    const startLatencies = agent
-      .taskTimings()
-      .map((t) => t.runningAtMs - t.createdAtMs)
-      .sort((a, b) => a - b);
-
-    // Let the burst settle (outbox drained, last events handled) before measuring the idle agent. (V8's
-    // memory reducer, whose full GCs used to land here 10-30 s after a burst, is off: see src/cli/main.ts.)
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
-    // Scraped once the agent is quiet, so the scrape's own CPU is all that the meter sees.
-    const callsRunning = await scrapes.measure(() => dockerCalls(port));
-    const cpuIdle0 = cpuSeconds(pid);
-    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
-    const idleCpu = cpuSeconds(pid) - cpuIdle0;
-    const callsIdle = diff(await scrapes.measure(() => dockerCalls(port)), callsRunning);
-
-    const t2 = Date.now();
-    for (let i = 0; i < N; i++) agent.removeTaskDefinition(`bench-${i}.json`);
-    await agent.waitFor(
-      () => agent.tasks().filter((t) => t.KnownStatus === 'STOPPED').length === N,
-      300_000,
-      'all STOPPED',
-    );
-    const allStoppedMs = Date.now() - t2;
+    let idleCpu = 0;
+    let callsIdle: Record<string, number> = {};
+    const first = await agentRound(agent, 'bench', async () => {
+      // Let the burst settle (outbox drained, last events handled) before measuring the idle agent. (V8's
+      // memory reducer, whose full GCs used to land here 10-30 s after a burst, is off: see src/cli/main.ts.)
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
+      // Scraped once the agent is quiet, so the scrape's own CPU is all that the meter sees.
+      const callsRunning = await scrapes.measure(() => dockerCalls(port));
+      const cpuIdle0 = cpuSeconds(pid);
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+      idleCpu = cpuSeconds(pid) - cpuIdle0;
+      callsIdle = diff(await scrapes.measure(() => dockerCalls(port)), callsRunning);
+    });
     const cpuTotal = cpuSeconds(pid) - cpu0 - idleCpu - scrapes.cpuSeconds;
     const times1 = cpuTimes(pid);
     const calls = diff(await dockerCalls(port), calls0);
     const idleCalls = total(callsIdle);
     const startStopCalls = total(calls) - idleCalls;
+    const { startLatencies } = first;
 
     console.log(`ecsd: ${N} tasks, concurrency ${CONCURRENCY}, resync ${RESYNC}`);
     console.log(
       `  desired→RUNNING   p50 ${percentile(startLatencies, 50)} ms  p95 ${percentile(startLatencies, 95)} ms  max ${startLatencies.at(-1)} ms`,
     );
-    console.log(`  all RUNNING       ${allRunningMs} ms`);
-    console.log(`  all STOPPED       ${allStoppedMs} ms`);
+    console.log(`  all RUNNING       ${first.allRunningMs} ms`);
+    console.log(`  all STOPPED       ${first.allStoppedMs} ms`);
     console.log(
       `  agent CPU         ${cpuTotal.toFixed(2)} s for start+stop (target ≤ 1.0 s); user ${(times1.user - times0.user).toFixed(2)} s, system ${(times1.system - times0.system).toFixed(2)} s incl. idle`,
     );
@@ -198,9 +219,17 @@ async function benchAgent(): Promise<Timings> {
     console.log(
       `  idle ${IDLE_SECONDS}s         CPU ${((idleCpu / IDLE_SECONDS) * 100).toFixed(2)} % (target < 0.5 %), Docker calls ${JSON.stringify(callsIdle)}`,
     );
+
+    const rounds: Timings[] = [first];
+    for (let round = 2; round <= ROUNDS; round++) {
+      await between();
+      const next = await agentRound(agent, `r${round}bench`);
+      console.log(`ecsd round ${round}: all RUNNING ${next.allRunningMs} ms, all STOPPED ${next.allStoppedMs} ms`);
+      rounds.push(next);
+    }
     // A graceful stop, so a profile asked for through BENCH_NODE_ARGS (--cpu-prof) is written.
     await agent.signal('SIGTERM');
-    return { allRunningMs, allStoppedMs };
+    return rounds;
   } finally {
     await agent.cleanup();
   }
@@ -247,7 +276,7 @@ async function benchDirect(run: string): Promise<Timings> {
     const t2 = Date.now();
     await Promise.all(ids.map((id) => queue.add(() => docker.getContainer(id).stop({ t: 30 }))));
     const allStoppedMs = Date.now() - t2;
-    console.log(`direct dockerode (${run}): ${N} containers, concurrency ${CONCURRENCY}`);
+    console.log(`direct dockerode run ${run}: ${N} containers, concurrency ${CONCURRENCY}`);
     console.log(`  all RUNNING       ${allRunningMs} ms`);
     console.log(`  all STOPPED       ${allStoppedMs} ms`);
     return { allRunningMs, allStoppedMs };
@@ -263,14 +292,19 @@ async function benchDirect(run: string): Promise<Timings> {
   }
 }
 
-// Baseline runs before and after the agent, compared with their mean: the engine's own speed drifts over a
-// few minutes on this VM, and a single baseline on one side would charge that drift to the agent.
-const before = await benchDirect('before');
-const agent = await benchAgent();
-const after = await benchDirect('after');
-const baseline = (pick: (t: Timings) => number): number => (pick(before) + pick(after)) / 2;
-const ratio = (pick: (t: Timings) => number): string => (pick(agent) / baseline(pick)).toFixed(2);
+// Baselines run before, between and after the agent's rounds (D A D A D with the default two rounds), and
+// the ratio compares the means: the engine's own speed drifts by tens of percent over a few minutes on this
+// VM, and a single sample on either side would charge that drift to the agent.
+const directRuns: Timings[] = [await benchDirect('1')];
+const agentRuns = await benchAgent(async () => {
+  directRuns.push(await benchDirect(String(directRuns.length + 1)));
+});
+directRuns.push(await benchDirect(String(directRuns.length + 1)));
+const mean = (runs: Timings[], pick: (t: Timings) => number): number =>
+  runs.reduce((sum, t) => sum + pick(t), 0) / runs.length;
+const ratio = (pick: (t: Timings) => number): string => (mean(agentRuns, pick) / mean(directRuns, pick)).toFixed(2);
 console.log(
   `ratio ecsd/direct: all RUNNING ${ratio((t) => t.allRunningMs)}× (target ≤ 1.1×), all STOPPED ${ratio((t) => t.allStoppedMs)}× ` +
-    `(direct: mean of the runs before and after, ${Math.round(baseline((t) => t.allRunningMs))} / ${Math.round(baseline((t) => t.allStoppedMs))} ms)`,
+    `(means of ${agentRuns.length} agent rounds, ${Math.round(mean(agentRuns, (t) => t.allRunningMs))} / ${Math.round(mean(agentRuns, (t) => t.allStoppedMs))} ms, ` +
+    `and ${directRuns.length} direct runs, ${Math.round(mean(directRuns, (t) => t.allRunningMs))} / ${Math.round(mean(directRuns, (t) => t.allStoppedMs))} ms)`,
 );
