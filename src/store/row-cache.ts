@@ -7,14 +7,14 @@
  * The store is the only writer of its database while the agent runs, so the rows can only change through a
  * store write — and every write reports what it changed through `WriteTracker.touch`, which the change feed
  * already relies on. `forget` is wired to that call and drops the entries at the moment of the write, inside
- * the transaction, so a rollback leaves nothing stale behind (the next read simply goes to SQLite). Entries
- * are only *added* while no transaction is open (`fill` is told so by the caller): a row read inside a
+ * the transaction, so a rollback leaves nothing stale behind (the next read simply goes to SQLite). A read
+ * only *adds* entries while no transaction is open (the caller's `mayFill`): a row read inside a
  * transaction may be one that is about to be rolled back.
  *
- * A write that knows the rows it leaves behind (recordObservation, the loops' own write) hands them back
- * after its commit through `refill`, so the reconcile that its change triggers reads from memory too. The
- * refill is taken only if nothing of that task was forgotten since the write captured `stamp()`: a later
- * write to the same task in the same transaction leaves the entries to the next read instead.
+ * A write that knows the rows it leaves behind (putDesiredTask, the desired-status raise, recordObservation)
+ * hands them back after its commit through `refill`, so the reconcile its change triggers reads from memory
+ * too. The refill is taken only if nothing of that task was forgotten since the write captured `stamp()`: a
+ * later write to the same task in the same transaction leaves the entries to the next read instead.
  *
  * Rows are frozen, and every read still turns them into fresh records, so a caller cannot change what the
  * next reader gets.
