@@ -24,7 +24,6 @@ test('whole durations print like Go: hours, minutes and seconds, zero units kept
 });
 
 test('fractional seconds print like Go (1m30.5s, 500ms), not rounded', (t) => {
-  // KNOWN BUG: formatGoDuration rounds to whole seconds, so a configured 90500ms reads "1m31s" (Go: "1m30.5s").
   t.is(formatGoDuration(90_500), '1m30.5s');
   t.is(formatGoDuration(500), '500ms');
 });
