@@ -90,6 +90,11 @@ export class AgentProcess {
     return this.child?.pid;
   }
 
+  /** What the current run of the agent has printed so far (stdout and stderr) from `offset` on. */
+  outputSince(offset = 0): string {
+    return this.output.slice(offset);
+  }
+
   /** The metrics port the agent bound (it is started with port 0), read from its readiness line. */
   metricsPort(): number {
     // json (`"metrics":"http://…"`) or logfmt (`metrics="http://…"`)
