@@ -84,7 +84,7 @@ export class OutboxReporter {
       const [head] = this.options.store.peekOutbox(1);
       if (!head) return sent;
       await this.options.sink.submit(head);
-      this.acknowledge(head);
+      this.acknowledge([head]);
       sent++;
     }
   }
@@ -186,9 +186,7 @@ export class OutboxReporter {
     let failure: unknown;
     this.acking = true;
     try {
-      this.options.store.transaction(() => {
-        for (const { entry } of batch) this.acknowledge(entry);
-      });
+      this.acknowledge(batch.map(({ entry }) => entry));
     } catch (error) {
       failure = error ?? new Error('outbox ack failed');
     } finally {
@@ -197,23 +195,26 @@ export class OutboxReporter {
     for (const { settle } of batch) settle(failure);
   }
 
-  private acknowledge(entry: OutboxEntry): void {
+  /** Acks `entries` in one store transaction, advancing the sent status each confirms. */
+  private acknowledge(entries: readonly OutboxEntry[]): void {
     const { store } = this.options;
     store.transaction(() => {
-      if (entry.kind === 'task') {
-        const containers = Array.isArray(entry.payload['containers'])
-          ? (entry.payload['containers'] as Array<Record<string, unknown>>)
-          : [];
-        store.recordSentStatus(
-          entry.taskArn,
-          sentStatusFor(entry.payload['status']),
-          containers.flatMap((c) => {
-            const status = sentStatusFor(c['status']) as ContainerStatus | undefined;
-            return status && typeof c['containerName'] === 'string' ? [{ name: c['containerName'], status }] : [];
-          }),
-        );
+      for (const entry of entries) {
+        if (entry.kind === 'task') {
+          const containers = Array.isArray(entry.payload['containers'])
+            ? (entry.payload['containers'] as Array<Record<string, unknown>>)
+            : [];
+          store.recordSentStatus(
+            entry.taskArn,
+            sentStatusFor(entry.payload['status']),
+            containers.flatMap((c) => {
+              const status = sentStatusFor(c['status']) as ContainerStatus | undefined;
+              return status && typeof c['containerName'] === 'string' ? [{ name: c['containerName'], status }] : [];
+            }),
+          );
+        }
+        store.ackOutbox(entry.seq);
       }
-      store.ackOutbox(entry.seq);
     });
   }
 }
