@@ -5,7 +5,7 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 DATA_DIR ?= $(CURDIR)/.ecsd/data
 TASKS_DIR ?= $(CURDIR)/examples/tasks
 
-.PHONY: all deps docker build lint test run bench clean
+.PHONY: all deps docker build lint test test-unit run bench clean
 
 all: build
 
@@ -26,6 +26,10 @@ lint: deps
 # Every test, real engine included; ends with the line `N passed, N failed`.
 test: deps docker
 	@bash scripts/test.sh
+
+# Everything but test/engine/ (the real-engine tests): no root, no Docker needed. Same closing line.
+test-unit: deps
+	@bash scripts/test.sh 'test/*.test.ts'
 
 # The agent in local mode on the bundled example task definitions (no AWS account needed).
 run: deps docker build

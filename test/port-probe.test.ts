@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { isHostPortFree, portsInUse } from '../reconcilers/containers/port-probe.js';
+import { isHostPortFree, portsInUse } from '../src/host/port-probe.js';
 
 const TCP_HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 const UDP_HEADER =

@@ -1,12 +1,12 @@
 /** The dynamic host port allocator (fact sheet 3.6) and the ip_local_port_range parser. */
 import test from 'ava';
+import { CannotCreateContainerError, isEcsdError } from '../src/errors.js';
 import {
   DEFAULT_DYNAMIC_PORT_RANGE,
   HostPortAllocator,
   HostPortExhaustedError,
   parseIpLocalPortRange,
-} from '../reconcilers/containers/ports.js';
-import { CannotCreateContainerError, isEcsdError } from '../src/errors.js';
+} from '../src/host/ports.js';
 import type { TransportProtocol } from '../src/model/task.js';
 
 function allocator(options: {

@@ -7,8 +7,8 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { canCreateCgroupRoot, createCgroupV1Manager } from '../reconcilers/containers/task-cgroup.js';
 import { isEcsdError } from '../src/errors.js';
+import { canCreateCgroupRoot, createCgroupV1Manager } from '../src/host/task-cgroup.js';
 
 const TASK_ID = '0123456789abcdef0123456789abcdef';
 

@@ -16,14 +16,14 @@ import {
   type EcsdError,
   isEcsdError,
 } from '../../src/errors.js';
+import type { HostPortAllocator } from '../../src/host/ports.js';
+import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { ContainerRecord, DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
 import { buildCreateBody, dockerContainerName, stableNameSuffix } from './create-body.js';
 import { hasTaskLimits } from './plan-actions.js';
-import type { HostPortAllocator } from './ports.js';
-import type { TaskCgroupManager } from './task-cgroup.js';
 import type { ContainerAction } from './types.js';
 import { recordedVolumeFor, taskVolumePrefix } from './volume-names.js';
 

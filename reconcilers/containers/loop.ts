@@ -4,6 +4,7 @@
  * (a cache, never a per-reconcile Docker list), and the pure planner decides; the executor applies.
  */
 import type { ContainerView } from '../../src/docker/container-view.js';
+import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
 import type { LoopDefinition } from '../runtime/types.js';
@@ -11,7 +12,6 @@ import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
 import { taskCgroupWanted } from './plan-actions.js';
-import type { TaskCgroupManager } from './task-cgroup.js';
 import type { ContainerAction, ContainersActual, ContainersDesired, ContainersPlanSettings } from './types.js';
 import { recordedVolumeFor } from './volume-names.js';
 

@@ -2,7 +2,7 @@
  * Builds the AgentConfig from the effective value of every variable (keyed by env var name), adds the
  * settings upstream derives from several variables, and deep-freezes the result.
  */
-import type { LogLevel } from '../logging/types.js';
+import type { LogLevel } from '../model/log-level.js';
 import type { PropertySpec } from './schema.js';
 import type { AgentConfig } from './types.js';
 

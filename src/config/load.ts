@@ -4,7 +4,7 @@
  * Every problem is collected before failing, so one run reports all of them.
  */
 import { errorMessage } from '../errors.js';
-import { LOG_LEVELS, type LogLevel } from '../logging/types.js';
+import { LOG_LEVELS, type LogLevel } from '../model/log-level.js';
 import { issuesFromAjv } from './ajv-issues.js';
 import { assembleConfig } from './assemble.js';
 import { applyClamp } from './clamp.js';

@@ -3,7 +3,7 @@
  * var each field comes from is the property whose `x-field` names it in `schemas/config.schema.json`,
  * which holds the defaults and limits (this file only describes the shapes).
  */
-import type { LogLevel } from '../logging/types.js';
+import type { LogLevel } from '../model/log-level.js';
 
 export type ConfigSource = 'env' | 'file' | 'flag' | 'default';
 

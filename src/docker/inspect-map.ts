@@ -2,7 +2,7 @@
  * Pure mappings from Docker's JSON payloads to the agent's observed types. Kept apart from the engine so
  * they can be tested without a socket and read without the transport noise.
  */
-import type { PortBinding } from '../store/records.js';
+import type { PortBinding } from '../model/task.js';
 import {
   type DockerContainerState,
   type DockerEventHint,

@@ -2,7 +2,7 @@
  * The narrow Docker surface the loops use. Only `src/docker/` talks to the Engine API; everything else speaks
  * these types, so a loop can run against the real engine, a read-only engine (dry-run) or a test fake.
  */
-import type { PortBinding } from '../store/records.js';
+import type { PortBinding } from '../model/task.js';
 
 /** Labels the agent puts on every container it creates (fact sheet 3.6). */
 export const LABEL_TASK_ARN = 'com.amazonaws.ecs.task-arn';

@@ -1,9 +1,4 @@
-/**
- * The logger every part receives. A narrow interface (message first, structured fields second) so parts
- * do not depend on the writer, and tests can pass `silentLogger` or a capturing logger.
- */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'crit', 'off'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from '../model/log-level.js';
 
 export type LogFields = Record<string, unknown>;
 

@@ -20,6 +20,14 @@ export interface PortMapping {
   protocol: TransportProtocol;
 }
 
+/** A host port Docker bound for a container port (the ECS NetworkBinding). */
+export interface PortBinding {
+  containerPort: number;
+  hostPort: number;
+  bindIp: string;
+  protocol: TransportProtocol;
+}
+
 export interface MountPoint {
   sourceVolume: string;
   containerPath: string;

@@ -3,7 +3,9 @@
  * Only `src/store/` touches SQL; everything else speaks these types.
  */
 import type { ContainerStatus, HealthStatus, TaskStatus } from '../model/status.js';
-import type { DesiredSource, TaskSpec, TransportProtocol } from '../model/task.js';
+import type { DesiredSource, PortBinding, TaskSpec } from '../model/task.js';
+
+export type { PortBinding } from '../model/task.js';
 
 /** The container instance identity; also mirrored into a small side file so it survives a quarantined database. */
 export interface InstanceRecord {
@@ -14,13 +16,6 @@ export interface InstanceRecord {
   agentVersion?: string;
   /** The RegisterContainerInstance inputs last used (attributes, resources…), as sent. */
   registration?: Record<string, unknown>;
-}
-
-export interface PortBinding {
-  containerPort: number;
-  hostPort: number;
-  bindIp: string;
-  protocol: TransportProtocol;
 }
 
 export interface TaskRecord {

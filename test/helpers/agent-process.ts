@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { readTaskResponses } from '../../src/cli/tasks-command.js';
 import type { TaskResponse } from '../../src/http/task-response.js';
 import { openStoreReadOnly } from '../../src/store/index.js';
+import { waitFor } from './wait-for.js';
 
 const execFileAsync = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -167,15 +168,11 @@ export class AgentProcess {
   }
 
   async waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for ${what}\n--- agent output (tail) ---\n${this.output.slice(-4000)}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(what, () => condition(), {
+      timeoutMs,
+      intervalMs: 100,
+      describe: () => `--- agent output (tail) ---\n${this.output.slice(-4000)}`,
+    });
   }
 
   /** IDs of the Docker containers of this agent's cluster (running or not). */

@@ -1,9 +1,9 @@
 // The containers loop on the real engine, driven through the local task-definition source of a real
 // `ecsd` process: dependencies over a shared volume, exit codes, OOM, essential exits, stop escalation.
 import test from 'ava';
-import { LATE_OOM_GRACE_MS } from '../reconcilers/containers/plan-late-oom.js';
-import { openStoreReadOnly } from '../src/store/index.js';
-import { AgentProcess, docker, TEST_IMAGE } from './helpers/agent-process.js';
+import { LATE_OOM_GRACE_MS } from '../../reconcilers/containers/plan-late-oom.js';
+import { openStoreReadOnly } from '../../src/store/index.js';
+import { AgentProcess, docker, TEST_IMAGE } from '../helpers/agent-process.js';
 
 async function withAgent(t: { teardown(fn: () => Promise<void>): void }): Promise<AgentProcess> {
   const agent = new AgentProcess();

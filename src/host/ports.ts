@@ -4,8 +4,8 @@
  * and wrapping around to the start of the range once. The probe is injected (`isFree`), so this stays pure
  * bookkeeping and testable without sockets.
  */
-import { CannotCreateContainerError, type EcsdErrorOptions } from '../../src/errors.js';
-import type { TransportProtocol } from '../../src/model/task.js';
+import { CannotCreateContainerError, type EcsdErrorOptions } from '../errors.js';
+import type { TransportProtocol } from '../model/task.js';
 
 export interface PortRange {
   startPort: number;

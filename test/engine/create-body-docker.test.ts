@@ -11,11 +11,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { buildCreateBody, dockerContainerName } from '../reconcilers/containers/create-body.js';
-import { createDockerEngine, type DockerEngine, type ObservedContainer } from '../src/docker/index.js';
-import { silentLogger } from '../src/logging/types.js';
-import type { TaskSpec } from '../src/model/task.js';
-import { parseTaskDefinitionFile, taskDefinitionToTaskSpec } from '../src/sources/local/index.js';
+import { buildCreateBody, dockerContainerName } from '../../reconcilers/containers/create-body.js';
+import { createDockerEngine, type DockerEngine, type ObservedContainer } from '../../src/docker/index.js';
+import { silentLogger } from '../../src/logging/types.js';
+import type { TaskSpec } from '../../src/model/task.js';
+import { parseTaskDefinitionFile, taskDefinitionToTaskSpec } from '../../src/sources/local/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const RUN = randomUUID().slice(0, 8);
 const EXAMPLES_DIR = join(process.cwd(), 'examples', 'tasks');
@@ -71,20 +72,19 @@ async function createAndStart(
   return id;
 }
 
-async function waitFor(
+async function waitForState(
   id: string,
   predicate: (c: ObservedContainer) => boolean,
   timeoutMs = 20_000,
 ): Promise<ObservedContainer> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const observed = await engine.inspectContainer(id);
-    if (observed !== undefined && predicate(observed)) return observed;
-    if (Date.now() > deadline) {
-      throw new Error(`container ${id} did not reach the expected state: ${JSON.stringify(observed?.state)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitFor(
+    `container ${id} in the expected state`,
+    async () => {
+      const observed = await engine.inspectContainer(id);
+      return observed !== undefined && predicate(observed) ? observed : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 function dockerInspect(id: string, format: string): string {
@@ -98,7 +98,7 @@ test.before(async () => {
 test('web.json: httpd runs, answers on its dynamic host port and turns healthy', async (t) => {
   const spec = exampleTask('web.json');
   const id = await createAndStart(t, spec, 'httpd', new Map(), new Map());
-  const running = await waitFor(id, (c) => c.running && c.portBindings.length > 0);
+  const running = await waitForState(id, (c) => c.running && c.portBindings.length > 0);
   t.is(running.labels['com.amazonaws.ecs.task-arn'], spec.arn);
   t.is(running.labels['com.amazonaws.ecs.container-name'], 'httpd');
   t.is(running.labels['example'], 'web', 'dockerLabels arrive through the config overlay');
@@ -108,14 +108,14 @@ test('web.json: httpd runs, answers on its dynamic host port and turns healthy',
   t.is(response.status, 200);
   t.regex(await response.text(), /ecsd test image/);
   t.is(dockerInspect(id, '{{.HostConfig.Init}} {{.HostConfig.MemoryReservation}}'), `true ${32 * 1024 * 1024}`);
-  const healthy = await waitFor(id, (c) => c.health === 'healthy', 30_000);
+  const healthy = await waitForState(id, (c) => c.health === 'healthy', 30_000);
   t.is(healthy.health, 'healthy');
 });
 
 test('worker.json: user, working dir, env, ulimits and log options reach Docker', async (t) => {
   const spec = exampleTask('worker.json');
   const id = await createAndStart(t, spec, 'worker', new Map(), new Map());
-  await waitFor(id, (c) => c.running);
+  await waitForState(id, (c) => c.running);
   t.is(dockerInspect(id, '{{.Config.User}} {{.Config.WorkingDir}}'), 'nobody /tmp');
   t.deepEqual(JSON.parse(dockerInspect(id, '{{json .HostConfig.Ulimits}}')), [
     { Name: 'nofile', Hard: 4096, Soft: 1024 },
@@ -138,10 +138,10 @@ test('pipeline.json: the producer writes the shared volume and exits 0, then the
   const volumeNames = await createTaskVolumes(t, spec);
   const dockerIds = new Map<string, string>();
   const producer = await createAndStart(t, spec, 'producer', volumeNames, dockerIds);
-  const exited = await waitFor(producer, (c) => c.state === 'exited');
+  const exited = await waitForState(producer, (c) => c.state === 'exited');
   t.is(exited.exitCode, 0, 'SUCCESS condition of the consumer is met');
   const consumer = await createAndStart(t, spec, 'consumer', volumeNames, dockerIds);
-  await waitFor(consumer, (c) => c.running);
+  await waitForState(consumer, (c) => c.running);
   const deadline = Date.now() + 10_000;
   let logs = '';
   while (!logs.includes('written by producer') && Date.now() < deadline) {

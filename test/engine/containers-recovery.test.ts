@@ -1,7 +1,7 @@
 // What happens around the agent: a SIGKILL mid-start and a restart, containers removed behind its back,
 // and bad task input — each ends in a clear state and the agent keeps running.
 import test from 'ava';
-import { AgentProcess, docker, TEST_IMAGE } from './helpers/agent-process.js';
+import { AgentProcess, docker, TEST_IMAGE } from '../helpers/agent-process.js';
 
 function sleeper(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name, image: TEST_IMAGE, essential: true, command: ['sleep', '3600'], ...extra };

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TaskStateError } from '../../src/errors.js';
-import { isDirectory } from '../../src/util/fs.js';
+import { TaskStateError } from '../errors.js';
+import { isDirectory } from '../util/fs.js';
 
 /** The controllers a task cgroup limits; `cpuacct` and `pids` follow for accounting and ECS_TASK_PIDS_LIMIT. */
 const CONTROLLERS = ['cpu', 'memory', 'pids'] as const;

@@ -4,7 +4,7 @@
  * docker-proxy show up here too, so this also sees ports taken by containers the agent does not manage.
  */
 import { readFileSync } from 'node:fs';
-import type { TransportProtocol } from '../../src/model/task.js';
+import type { TransportProtocol } from '../model/task.js';
 
 const TCP_LISTEN = '0A';
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 
 const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('ensure-docker.sh is idempotent and leaves an engine that answers', async (t) => {
   const first = await run('bash', ['scripts/ensure-docker.sh'], { cwd: repoRoot });

@@ -14,8 +14,8 @@ import {
   type DockerEventHint,
   LABEL_CONTAINER_NAME,
   LABEL_TASK_ARN,
-} from '../src/docker/index.js';
-import { silentLogger } from '../src/logging/types.js';
+} from '../../src/docker/index.js';
+import { silentLogger } from '../../src/logging/types.js';
 
 const IMAGE = 'ecsd-test/busybox:latest';
 

@@ -19,9 +19,10 @@ import {
   LABEL_CONTAINER_NAME,
   LABEL_TASK_ARN,
   type ObservedContainer,
-} from '../src/docker/index.js';
-import { EcsdError } from '../src/errors.js';
-import { silentLogger } from '../src/logging/types.js';
+} from '../../src/docker/index.js';
+import { EcsdError } from '../../src/errors.js';
+import { silentLogger } from '../../src/logging/types.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const DOCKER_HOST = 'unix:///var/run/docker.sock';
 const IMAGE = 'ecsd-test/busybox:latest';
@@ -60,19 +61,20 @@ async function create(
   return { id, name };
 }
 
-async function waitFor(
+async function waitForState(
   engine: DockerEngine,
   id: string,
   predicate: (c: ObservedContainer) => boolean,
   timeoutMs = 10_000,
 ): Promise<ObservedContainer> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const observed = await engine.inspectContainer(id);
-    if (observed !== undefined && predicate(observed)) return observed;
-    if (Date.now() > deadline) throw new Error(`container ${id} did not reach the expected state`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return waitFor(
+    `container ${id} in the expected state`,
+    async () => {
+      const observed = await engine.inspectContainer(id);
+      return observed !== undefined && predicate(observed) ? observed : undefined;
+    },
+    { timeoutMs },
+  );
 }
 
 function socketPath(tag: string): string {
@@ -155,7 +157,7 @@ test('a command exiting 42 is observed with exit code 42', async (t) => {
   const engine = newEngine();
   const { id } = await create(t, engine, 'exit', ['sh', '-c', 'exit 42']);
   await engine.startContainer(id, 20_000);
-  const exited = await waitFor(engine, id, (c) => c.state === 'exited');
+  const exited = await waitForState(engine, id, (c) => c.state === 'exited');
   t.is(exited.exitCode, 42);
   t.false(exited.running);
   t.false(exited.oomKilled);
