@@ -176,7 +176,7 @@ export class ContainersExecutor {
     }
     let id: string;
     try {
-      id = await this.deps.engine.createContainer(dockerName, body, this.deps.createTimeoutMs);
+      id = await this.deps.engine.createContainer(dockerName, body, { timeoutMs: this.deps.createTimeoutMs });
     } catch (error) {
       this.releasePorts(allocated);
       if (isEcsdError(error) && error.context['conflict'] === true) {
@@ -211,7 +211,9 @@ export class ContainersExecutor {
   private async start(task: TaskRecord, containerName: string): Promise<void> {
     const id = this.dockerIdOf(task.arn, containerName);
     try {
-      await this.deps.view.withMutation(id, () => this.deps.engine.startContainer(id, this.deps.startTimeoutMs));
+      await this.deps.view.withMutation(id, () =>
+        this.deps.engine.startContainer(id, { timeoutMs: this.deps.startTimeoutMs }),
+      );
     } catch (error) {
       const failure =
         error instanceof DockerTimeoutError
@@ -233,7 +235,7 @@ export class ContainersExecutor {
     const attemptKey = containerKey(taskArn, containerName);
     try {
       await this.deps.view.withMutation(id, () =>
-        this.deps.engine.stopContainer(id, graceSec, graceSec * 1000 + this.deps.stopClientSlackMs),
+        this.deps.engine.stopContainer(id, graceSec, { timeoutMs: graceSec * 1000 + this.deps.stopClientSlackMs }),
       );
       this.stopAttempts.delete(attemptKey);
     } catch (error) {
@@ -269,7 +271,7 @@ export class ContainersExecutor {
 
   private async engineAnswers(): Promise<boolean> {
     try {
-      await this.deps.engine.ping(ENGINE_PING_TIMEOUT_MS);
+      await this.deps.engine.ping({ timeoutMs: ENGINE_PING_TIMEOUT_MS });
       return true;
     } catch {
       return false;

@@ -266,9 +266,10 @@ export function createContainerView(options: ContainerViewOptions): ContainerVie
       if (state !== 'idle') throw new Error(`container view cannot start from state ${state}`);
       state = 'starting';
       // Events first, so nothing that happens during the initial list is missed (kubelet PLEG order).
-      unsubscribeEvents = engine.subscribeEvents(onEvent, (error) =>
-        logger.warn('docker event stream error', { error: errorMessage(error) }),
-      );
+      unsubscribeEvents = engine.subscribeEvents({
+        onEvent,
+        onError: (error) => logger.warn('docker event stream error', { error: errorMessage(error) }),
+      });
       try {
         await relist();
       } catch (error) {

@@ -9,6 +9,7 @@ import {
   CannotStartContainerError,
   CannotStopContainerError,
   ContainerVanishedError,
+  DockerApiError,
   DryRunMutationError,
   EcsdError,
   isEcsdError,
@@ -28,18 +29,24 @@ import { Http1TimeoutError } from './http1-client.js';
 import {
   type RawContainerInspect,
   type RawImageInspect,
+  type RawImageSummary,
+  type RawNetworkSummary,
   type RawVolumeInspect,
   toObservedContainer,
   toObservedImage,
+  toObservedImageSummary,
+  toObservedNetwork,
   toObservedVolume,
 } from './inspect-map.js';
 import type {
+  CallOptions,
   ContainerCreateBody,
   DockerEngine,
-  DockerEventHint,
+  DockerEventHandlers,
   EngineInfo,
   ObservedContainer,
   ObservedImage,
+  ObservedNetwork,
   ObservedVolume,
 } from './types.js';
 
@@ -98,6 +105,16 @@ const MUTATING_OPS = new Set(['create', 'start', 'stop', 'remove', 'createVolume
 /** A per-operation reading of an HTTP failure: a value means "this is success after all". */
 type Recover<T> = (error: unknown) => { value: T } | EcsdError;
 
+/** An aborted call rejects with the signal's reason when it is one of ours, else a transient API error. */
+function abortedError(op: string, context: Record<string, unknown>, signal: AbortSignal): EcsdError {
+  const reason: unknown = signal.reason;
+  if (isEcsdError(reason)) return reason;
+  return new DockerApiError(`Docker ${op} aborted: ${reason instanceof Error ? reason.message : String(reason)}`, {
+    cause: reason,
+    context: { op, aborted: true, ...context },
+  });
+}
+
 /** Where the Engine API listens: `unix:///var/run/docker.sock`, a bare socket path, or `tcp|http|https://host:port`. */
 export function transportTargetFor(dockerHost: string): TransportTarget {
   if (dockerHost.startsWith('unix://') || dockerHost.startsWith('/')) {
@@ -136,19 +153,24 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   async function call<T>(
     op: string,
     context: Record<string, unknown>,
-    timeoutMs: number,
-    run: (limit: { timeoutMs: number }) => Promise<T>,
+    callOptions: CallOptions | undefined,
+    fallbackTimeoutMs: number,
+    run: (limit: { timeoutMs: number; signal?: AbortSignal }) => Promise<T>,
     recover?: Recover<T>,
   ): Promise<T> {
     refuseIfReadOnly(op, context);
     count(op);
+    const timeoutMs = callOptions?.timeoutMs ?? fallbackTimeoutMs;
+    const signal = callOptions?.signal;
     const startedMs = performance.now();
     let ok = false;
     try {
-      const value = await run({ timeoutMs });
+      signal?.throwIfAborted();
+      const value = await run(signal === undefined ? { timeoutMs } : { timeoutMs, signal });
       ok = true;
       return value;
     } catch (error) {
+      if (signal?.aborted) throw abortedError(op, context, signal);
       if (isEcsdError(error)) throw error;
       if (error instanceof Http1TimeoutError) throw timeoutError(op, context, timeoutMs);
       if (isConnectionError(error)) throw connectionError(op, context, error);
@@ -166,12 +188,12 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
 
     callCounts: () => ({ ...counts }),
 
-    async ping(timeoutMs = defaultTimeoutMs) {
-      await call('ping', {}, timeoutMs, (limit) => http.request('GET', '/_ping', limit));
+    async ping(callOptions) {
+      await call('ping', {}, callOptions, defaultTimeoutMs, (limit) => http.request('GET', '/_ping', limit));
     },
 
-    async info(): Promise<EngineInfo> {
-      const info = await call('info', {}, defaultTimeoutMs, (limit) =>
+    async info(callOptions): Promise<EngineInfo> {
+      const info = await call('info', {}, callOptions, defaultTimeoutMs, (limit) =>
         http.request<{
           ServerVersion?: string;
           CgroupVersion?: string;
@@ -180,7 +202,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
           MemTotal?: number;
         }>('GET', '/info', limit),
       );
-      const version = await call('version', {}, defaultTimeoutMs, (limit) =>
+      const version = await call('version', {}, callOptions, defaultTimeoutMs, (limit) =>
         http.request<{ ApiVersion?: string; MinAPIVersion?: string }>('GET', '/version', limit),
       );
       return {
@@ -195,8 +217,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       };
     },
 
-    async listContainers(labelFilter) {
-      const rows = await call('list', { labelFilter }, defaultTimeoutMs, (limit) =>
+    async listContainers(labelFilter, callOptions) {
+      const rows = await call('list', { labelFilter }, callOptions, defaultTimeoutMs, (limit) =>
         http.request<Array<{ Id: string; Labels?: Record<string, string>; State: string }>>('GET', '/containers/json', {
           query: { all: true, filters: JSON.stringify({ label: [...labelFilter] }) },
           ...limit,
@@ -205,12 +227,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       return rows.map((row) => ({ id: row.Id, labels: { ...(row.Labels ?? {}) }, state: row.State }));
     },
 
-    inspectContainer(id, timeoutMs = defaultTimeoutMs): Promise<ObservedContainer | undefined> {
+    inspectContainer(id, callOptions): Promise<ObservedContainer | undefined> {
       const context = { id };
       return call(
         'inspect',
         context,
-        timeoutMs,
+        callOptions,
+        defaultTimeoutMs,
         async (limit) =>
           toObservedContainer(
             await http.request<RawContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, limit),
@@ -223,12 +246,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    createContainer(name, body: ContainerCreateBody, timeoutMs) {
+    createContainer(name, body: ContainerCreateBody, callOptions) {
       const context = { name, image: body.Image };
       return call(
         'create',
         context,
-        timeoutMs,
+        callOptions,
+        defaultTimeoutMs,
         async (limit) => {
           const created = await http.request<{ Id: string }>('POST', '/containers/create', {
             query: { name },
@@ -250,12 +274,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    startContainer(id, timeoutMs) {
+    startContainer(id, callOptions) {
       const context = { id };
       return call(
         'start',
         context,
-        timeoutMs,
+        callOptions,
+        defaultTimeoutMs,
         async (limit) => {
           await http.request('POST', `/containers/${encodeURIComponent(id)}/start`, limit);
         },
@@ -270,12 +295,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    stopContainer(id, graceSec, timeoutMs) {
+    stopContainer(id, graceSec, callOptions) {
       const context = { id, graceSec };
       return call(
         'stop',
         context,
-        timeoutMs,
+        callOptions,
+        graceSec * 1000 + defaultTimeoutMs,
         async (limit) => {
           await http.request('POST', `/containers/${encodeURIComponent(id)}/stop`, {
             query: { t: graceSec },
@@ -296,12 +322,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    removeContainer(id, removeOptions, timeoutMs = REMOVE_CONTAINER_TIMEOUT_MS) {
+    removeContainer(id, removeOptions, callOptions) {
       const context = { id };
       return call(
         'remove',
         context,
-        timeoutMs,
+        callOptions,
+        REMOVE_CONTAINER_TIMEOUT_MS,
         async (limit) => {
           await http.request('DELETE', `/containers/${encodeURIComponent(id)}`, {
             query: { v: removeOptions.removeVolumes, force: removeOptions.force === true },
@@ -313,22 +340,41 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    inspectImage(ref): Promise<ObservedImage | undefined> {
+    async listImages(callOptions): Promise<ObservedImage[]> {
+      const rows = await call('listImages', {}, callOptions, defaultTimeoutMs, (limit) =>
+        http.request<RawImageSummary[]>('GET', '/images/json', limit),
+      );
+      return rows.map(toObservedImageSummary);
+    },
+
+    inspectImage(ref, callOptions): Promise<ObservedImage | undefined> {
       const context = { image: ref };
       return call(
         'inspectImage',
         context,
+        callOptions,
         defaultTimeoutMs,
         async (limit) => toObservedImage(await http.request<RawImageInspect>('GET', `/images/${ref}/json`, limit)),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectImage', context, error)),
       );
     },
 
-    inspectVolume(name): Promise<ObservedVolume | undefined> {
+    async listVolumes(labelFilter, callOptions): Promise<ObservedVolume[]> {
+      const listed = await call('listVolumes', { labelFilter }, callOptions, VOLUME_TIMEOUT_MS, (limit) =>
+        http.request<{ Volumes?: RawVolumeInspect[] | null }>('GET', '/volumes', {
+          ...(labelFilter.length > 0 ? { query: { filters: JSON.stringify({ label: [...labelFilter] }) } } : {}),
+          ...limit,
+        }),
+      );
+      return (listed?.Volumes ?? []).map(toObservedVolume);
+    },
+
+    inspectVolume(name, callOptions): Promise<ObservedVolume | undefined> {
       const context = { volume: name };
       return call(
         'inspectVolume',
         context,
+        callOptions,
         VOLUME_TIMEOUT_MS,
         async (limit) =>
           toObservedVolume(await http.request<RawVolumeInspect>('GET', `/volumes/${encodeURIComponent(name)}`, limit)),
@@ -336,8 +382,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    async createVolume(spec) {
-      await call('createVolume', { volume: spec.name }, VOLUME_TIMEOUT_MS, (limit) =>
+    async createVolume(spec, callOptions) {
+      await call('createVolume', { volume: spec.name }, callOptions, VOLUME_TIMEOUT_MS, (limit) =>
         http.request('POST', '/volumes/create', {
           body: { Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels },
           ...limit,
@@ -345,11 +391,12 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    async removeVolume(name) {
+    async removeVolume(name, callOptions) {
       const context = { volume: name };
       await call(
         'removeVolume',
         context,
+        callOptions,
         VOLUME_TIMEOUT_MS,
         async (limit) => {
           await http.request('DELETE', `/volumes/${encodeURIComponent(name)}`, limit);
@@ -358,12 +405,20 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       );
     },
 
-    subscribeEvents(onEvent: (event: DockerEventHint) => void, onError?: (error: unknown) => void): () => void {
+    async listNetworks(callOptions): Promise<ObservedNetwork[]> {
+      const rows = await call('listNetworks', {}, callOptions, defaultTimeoutMs, (limit) =>
+        http.request<RawNetworkSummary[]>('GET', '/networks', limit),
+      );
+      return rows.map(toObservedNetwork);
+    },
+
+    subscribeEvents(handlers: DockerEventHandlers): () => void {
       return runEventStream({
         connectTimeoutMs: defaultTimeoutMs,
         logger,
-        onEvent,
-        onError,
+        onEvent: (event) => handlers.onEvent(event),
+        onError: (error) => handlers.onError?.(error),
+        onConnected: (info) => handlers.onConnected?.(info),
         openStream: async (sinceSec, abortSignal) => {
           count('events');
           const startedMs = performance.now();

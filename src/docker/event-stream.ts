@@ -140,6 +140,8 @@ export interface EventStreamOptions {
   logger: Logger;
   onEvent(event: DockerEventHint): void;
   onError?(error: unknown): void;
+  /** Every successful connect; `reconnect` after the first, when events of the gap may have been missed. */
+  onConnected?(info: { reconnect: boolean }): void;
 }
 
 /** Starts the subscription; the returned function stops it and releases the socket and every timer. */
@@ -153,6 +155,7 @@ export function runEventStream(options: EventStreamOptions): () => void {
   let reconnectTimer: NodeJS.Timeout | undefined;
   let controller: AbortController | undefined;
   let current: NodeJS.ReadableStream | undefined;
+  let everConnected = false;
 
   const reportError = (error: unknown): void => {
     try {
@@ -217,6 +220,12 @@ export function runEventStream(options: EventStreamOptions): () => void {
       connectedAtMs = Date.now();
       // The first connection defines "now"; later reconnects ask for what happened since then.
       sinceSec ??= Math.floor(connectedAtMs / 1000);
+      try {
+        options.onConnected?.({ reconnect: everConnected });
+      } catch (listenerError) {
+        logger.warn('docker event connect listener threw', { error: errorMessage(listenerError) });
+      }
+      everConnected = true;
       logger.debug('docker event stream connected', { attempt });
       await pump(stream);
       if (!stopped) logger.info('docker event stream ended; reconnecting');

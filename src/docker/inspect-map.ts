@@ -11,6 +11,7 @@ import {
   LABEL_TASK_ARN,
   type ObservedContainer,
   type ObservedImage,
+  type ObservedNetwork,
   type ObservedVolume,
 } from './types.js';
 
@@ -174,6 +175,39 @@ export function toObservedImage(raw: RawImageInspect): ObservedImage {
     sizeBytes: raw.Size ?? 0,
     createdAtMs: parseDockerTimeMs(raw.Created) ?? 0,
   };
+}
+
+/** One row of `GET /images/json`. */
+export interface RawImageSummary {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Size?: number;
+  /** Unix seconds. */
+  Created?: number;
+}
+
+export function toObservedImageSummary(raw: RawImageSummary): ObservedImage {
+  return {
+    id: raw.Id,
+    // Docker lists an untagged image as `<none>:<none>`.
+    repoTags: (raw.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'),
+    repoDigests: (raw.RepoDigests ?? []).filter((digest) => digest !== '<none>@<none>'),
+    sizeBytes: raw.Size ?? 0,
+    createdAtMs: (raw.Created ?? 0) * 1000,
+  };
+}
+
+/** One row of `GET /networks`. */
+export interface RawNetworkSummary {
+  Id: string;
+  Name?: string;
+  Driver?: string;
+  Labels?: Record<string, string> | null;
+}
+
+export function toObservedNetwork(raw: RawNetworkSummary): ObservedNetwork {
+  return { id: raw.Id, name: raw.Name ?? '', driver: raw.Driver ?? '', labels: { ...(raw.Labels ?? {}) } };
 }
 
 export interface RawVolumeInspect {

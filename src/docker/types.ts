@@ -87,38 +87,83 @@ export interface EngineInfo {
   memTotalBytes: number;
 }
 
+/** A network as listed (`GET /networks`). */
+export interface ObservedNetwork {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+}
+
 /**
- * Every call carries its own timeout; a call that exceeds it rejects with DockerTimeoutError. Mutating
- * calls reject with DryRunMutationError on a read-only engine.
+ * Per-call options. `timeoutMs` bounds the call from its start (waiting for a connection included);
+ * `signal` aborts it at once (shutdown, a cancelled reconcile): the request is torn down on the socket, so
+ * an engine that hangs never holds the caller past its own deadline.
+ */
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What a subscriber of the event stream hears. */
+export interface DockerEventHandlers {
+  onEvent(event: DockerEventHint): void;
+  /**
+   * The stream is (re)connected and delivering: called on every successful connect. After a reconnect,
+   * events of the gap may have been lost, so a consumer that caches state relists here.
+   */
+  onConnected?(info: { reconnect: boolean }): void;
+  onError?(error: unknown): void;
+}
+
+/**
+ * Every call honours its CallOptions; a call past its deadline rejects with DockerTimeoutError, an aborted
+ * one with the signal's reason. Mutating calls reject with DryRunMutationError on a read-only engine.
  */
 export interface DockerEngine {
   readonly readOnly: boolean;
   /** Count of API calls made, by operation; for benchmarks and metrics. */
   callCounts(): Readonly<Record<string, number>>;
 
-  ping(timeoutMs?: number): Promise<void>;
-  info(): Promise<EngineInfo>;
+  ping(options?: CallOptions): Promise<void>;
+  info(options?: CallOptions): Promise<EngineInfo>;
 
-  listContainers(labelFilter: string[]): Promise<Array<{ id: string; labels: Record<string, string>; state: string }>>;
+  listContainers(
+    labelFilter: string[],
+    options?: CallOptions,
+  ): Promise<Array<{ id: string; labels: Record<string, string>; state: string }>>;
   /** undefined when the container does not exist. */
-  inspectContainer(id: string, timeoutMs?: number): Promise<ObservedContainer | undefined>;
-  createContainer(name: string, body: ContainerCreateBody, timeoutMs: number): Promise<string>;
-  startContainer(id: string, timeoutMs: number): Promise<void>;
+  inspectContainer(id: string, options?: CallOptions): Promise<ObservedContainer | undefined>;
+  createContainer(name: string, body: ContainerCreateBody, options: CallOptions): Promise<string>;
+  startContainer(id: string, options: CallOptions): Promise<void>;
   /** Docker stop: SIGTERM, then SIGKILL after graceSec. Already-stopped is success. */
-  stopContainer(id: string, graceSec: number, timeoutMs: number): Promise<void>;
-  removeContainer(id: string, options: { removeVolumes: boolean; force?: boolean }, timeoutMs?: number): Promise<void>;
+  stopContainer(id: string, graceSec: number, options: CallOptions): Promise<void>;
+  removeContainer(
+    id: string,
+    removeOptions: { removeVolumes: boolean; force?: boolean },
+    options?: CallOptions,
+  ): Promise<void>;
 
-  inspectImage(ref: string): Promise<ObservedImage | undefined>;
+  listImages(options?: CallOptions): Promise<ObservedImage[]>;
+  /** undefined when no such image exists locally. */
+  inspectImage(ref: string, options?: CallOptions): Promise<ObservedImage | undefined>;
 
-  inspectVolume(name: string): Promise<ObservedVolume | undefined>;
-  createVolume(spec: {
-    name: string;
-    driver: string;
-    driverOpts: Record<string, string>;
-    labels: Record<string, string>;
-  }): Promise<void>;
-  removeVolume(name: string): Promise<void>;
+  /** Volumes carrying every label of `labelFilter` (all volumes when empty). */
+  listVolumes(labelFilter: string[], options?: CallOptions): Promise<ObservedVolume[]>;
+  inspectVolume(name: string, options?: CallOptions): Promise<ObservedVolume | undefined>;
+  createVolume(
+    spec: {
+      name: string;
+      driver: string;
+      driverOpts: Record<string, string>;
+      labels: Record<string, string>;
+    },
+    options?: CallOptions,
+  ): Promise<void>;
+  removeVolume(name: string, options?: CallOptions): Promise<void>;
+
+  listNetworks(options?: CallOptions): Promise<ObservedNetwork[]>;
 
   /** Subscribe to the event stream (reconnecting with backoff). Returns an unsubscribe function. */
-  subscribeEvents(onEvent: (event: DockerEventHint) => void, onError?: (error: unknown) => void): () => void;
+  subscribeEvents(handlers: DockerEventHandlers): () => void;
 }

@@ -65,10 +65,10 @@ async function createAndStart(
   });
   body.Labels = { ...body.Labels, 'ecsd-test.run': RUN };
   const name = dockerContainerName(spec, containerName, randomBytes(10).toString('hex'));
-  const id = await engine.createContainer(name, body, 60_000);
+  const id = await engine.createContainer(name, body, { timeoutMs: 60_000 });
   t.teardown(() => engine.removeContainer(id, { removeVolumes: true, force: true }).catch(() => {}));
   dockerIds.set(containerName, id);
-  await engine.startContainer(id, 60_000);
+  await engine.startContainer(id, { timeoutMs: 60_000 });
   return id;
 }
 
@@ -92,7 +92,7 @@ function dockerInspect(id: string, format: string): string {
 }
 
 test.before(async () => {
-  await engine.ping(5_000);
+  await engine.ping({ timeoutMs: 5_000 });
 });
 
 test('web.json: httpd runs, answers on its dynamic host port and turns healthy', async (t) => {

@@ -56,7 +56,11 @@ async function create(
   extraBody: Partial<ContainerCreateBody> = {},
 ): Promise<{ id: string; name: string }> {
   const name = uniqueName(containerName);
-  const id = await engine.createContainer(name, { ...body(containerName, cmd, hostConfig), ...extraBody }, 20_000);
+  const id = await engine.createContainer(
+    name,
+    { ...body(containerName, cmd, hostConfig), ...extraBody },
+    { timeoutMs: 20_000 },
+  );
   t.teardown(() => engine.removeContainer(id, { removeVolumes: true, force: true }).catch(() => {}));
   return { id, name };
 }
@@ -124,8 +128,8 @@ test('create, start, inspect, stop and remove round trip', async (t) => {
   t.is(created!.finishedAtMs, undefined);
   t.true(created!.createdAtMs > Date.now() - 60_000);
 
-  await engine.startContainer(id, 20_000);
-  await engine.startContainer(id, 20_000); // HTTP 304 already started: success
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  await engine.startContainer(id, { timeoutMs: 20_000 }); // HTTP 304 already started: success
   const running = await engine.inspectContainer(id);
   t.is(running!.state, 'running');
   t.true(running!.running);
@@ -135,8 +139,8 @@ test('create, start, inspect, stop and remove round trip', async (t) => {
   t.like(running!.portBindings[0], { containerPort: 8080, bindIp: '127.0.0.1', protocol: 'tcp' });
   t.true(running!.portBindings[0]!.hostPort > 0);
 
-  await engine.stopContainer(id, 5, 20_000);
-  await engine.stopContainer(id, 5, 20_000); // HTTP 304 already stopped: success
+  await engine.stopContainer(id, 5, { timeoutMs: 20_000 });
+  await engine.stopContainer(id, 5, { timeoutMs: 20_000 }); // HTTP 304 already stopped: success
   const stopped = await engine.inspectContainer(id);
   t.is(stopped!.state, 'exited');
   t.is(stopped!.exitCode, 143, 'tini exits 128+SIGTERM');
@@ -156,7 +160,7 @@ test('create, start, inspect, stop and remove round trip', async (t) => {
 test('a command exiting 42 is observed with exit code 42', async (t) => {
   const engine = newEngine();
   const { id } = await create(t, engine, 'exit', ['sh', '-c', 'exit 42']);
-  await engine.startContainer(id, 20_000);
+  await engine.startContainer(id, { timeoutMs: 20_000 });
   const exited = await waitForState(engine, id, (c) => c.state === 'exited');
   t.is(exited.exitCode, 42);
   t.false(exited.running);
@@ -166,9 +170,9 @@ test('a command exiting 42 is observed with exit code 42', async (t) => {
 test('stop escalates to SIGKILL after the grace period when PID 1 ignores SIGTERM', async (t) => {
   const engine = newEngine();
   const { id } = await create(t, engine, 'stubborn', ['sleep', '60']);
-  await engine.startContainer(id, 20_000);
+  await engine.startContainer(id, { timeoutMs: 20_000 });
   const startedMs = Date.now();
-  await engine.stopContainer(id, 1, 20_000);
+  await engine.stopContainer(id, 1, { timeoutMs: 20_000 });
   t.true(Date.now() - startedMs >= 900, 'docker waited out the 1 s grace');
   const stopped = await engine.inspectContainer(id);
   t.is(stopped!.state, 'exited');
@@ -178,9 +182,9 @@ test('stop escalates to SIGKILL after the grace period when PID 1 ignores SIGTER
 test('a call that outlives its timeout rejects with DockerTimeoutError carrying op and id', async (t) => {
   const engine = newEngine();
   const { id } = await create(t, engine, 'slow', ['sleep', '60']);
-  await engine.startContainer(id, 20_000);
+  await engine.startContainer(id, { timeoutMs: 20_000 });
   const startedMs = Date.now();
-  const error = await t.throwsAsync(engine.stopContainer(id, 3, 200), { instanceOf: EcsdError });
+  const error = await t.throwsAsync(engine.stopContainer(id, 3, { timeoutMs: 200 }), { instanceOf: EcsdError });
   t.is(error!.code, 'DockerTimeoutError');
   t.is(error!.errorClass, 'transient');
   t.like(error!.context, { op: 'stop', id, timeoutMs: 200 });
@@ -207,7 +211,7 @@ test('an unreachable socket is a transient DockerApiError', async (t) => {
   t.is(error!.code, 'DockerApiError');
   t.is(error!.errorClass, 'transient');
   t.is(error!.context['op'], 'ping');
-  const createError = await t.throwsAsync(engine.createContainer('x', body('x', ['true']), 2_000), {
+  const createError = await t.throwsAsync(engine.createContainer('x', body('x', ['true']), { timeoutMs: 2_000 }), {
     instanceOf: EcsdError,
   });
   t.is(createError!.code, 'DockerApiError', 'a dead engine is not a terminal create failure');
@@ -218,9 +222,9 @@ test('a read-only engine refuses every mutation and creates nothing', async (t) 
   t.true(engine.readOnly);
   const name = uniqueName('dryrun');
   const refusals: Array<Promise<unknown>> = [
-    engine.createContainer(name, body('dryrun', ['true']), 5_000),
-    engine.startContainer('deadbeef', 5_000),
-    engine.stopContainer('deadbeef', 1, 5_000),
+    engine.createContainer(name, body('dryrun', ['true']), { timeoutMs: 5_000 }),
+    engine.startContainer('deadbeef', { timeoutMs: 5_000 }),
+    engine.stopContainer('deadbeef', 1, { timeoutMs: 5_000 }),
     engine.removeContainer('deadbeef', { removeVolumes: true }),
     engine.createVolume({ name, driver: 'local', driverOpts: {}, labels: {} }),
     engine.removeVolume(name),
@@ -249,7 +253,7 @@ test('inspecting missing objects yields undefined', async (t) => {
 test('a name conflict is a CannotCreateContainerError the caller can adopt from', async (t) => {
   const engine = newEngine();
   const first = await create(t, engine, 'dup', ['true']);
-  const error = await t.throwsAsync(engine.createContainer(first.name, body('dup', ['true']), 20_000), {
+  const error = await t.throwsAsync(engine.createContainer(first.name, body('dup', ['true']), { timeoutMs: 20_000 }), {
     instanceOf: EcsdError,
   });
   t.is(error!.code, 'CannotCreateContainerError');
@@ -262,7 +266,11 @@ test('a name conflict is a CannotCreateContainerError the caller can adopt from'
 test('create and start failures carry Docker’s message and are terminal', async (t) => {
   const engine = newEngine();
   const missing = await t.throwsAsync(
-    engine.createContainer(uniqueName('noimg'), { ...body('noimg', ['true']), Image: `ecsd-test/none-${RUN}` }, 20_000),
+    engine.createContainer(
+      uniqueName('noimg'),
+      { ...body('noimg', ['true']), Image: `ecsd-test/none-${RUN}` },
+      { timeoutMs: 20_000 },
+    ),
     { instanceOf: EcsdError },
   );
   t.is(missing!.code, 'CannotCreateContainerError');
@@ -271,7 +279,7 @@ test('create and start failures carry Docker’s message and are terminal', asyn
   t.regex(missing!.message, /no such image/i);
 
   const { id } = await create(t, engine, 'badcmd', ['/no/such/binary']);
-  const error = await t.throwsAsync(engine.startContainer(id, 20_000), { instanceOf: EcsdError });
+  const error = await t.throwsAsync(engine.startContainer(id, { timeoutMs: 20_000 }), { instanceOf: EcsdError });
   t.is(error!.code, 'CannotStartContainerError');
   t.is(error!.errorClass, 'terminal');
   t.regex(error!.message, /no such file or directory/);
@@ -280,7 +288,7 @@ test('create and start failures carry Docker’s message and are terminal', asyn
 
 test('stopping a container that does not exist is ContainerVanishedError', async (t) => {
   const engine = newEngine();
-  const error = await t.throwsAsync(engine.stopContainer(`ecsd-test-missing-${RUN}`, 1, 5_000), {
+  const error = await t.throwsAsync(engine.stopContainer(`ecsd-test-missing-${RUN}`, 1, { timeoutMs: 5_000 }), {
     instanceOf: EcsdError,
   });
   t.is(error!.code, 'ContainerVanishedError');
@@ -316,7 +324,7 @@ test('onCall sees every call with its outcome', async (t) => {
   const engine = newEngine({ onCall: (op, ms, ok) => calls.push([op, ok && ms >= 0]) });
   await engine.ping();
   await engine.inspectContainer(`ecsd-test-missing-${RUN}`);
-  await t.throwsAsync(engine.startContainer(`ecsd-test-missing-${RUN}`, 5_000));
+  await t.throwsAsync(engine.startContainer(`ecsd-test-missing-${RUN}`, { timeoutMs: 5_000 }));
   t.deepEqual(calls, [
     ['ping', true],
     ['inspect', true],
@@ -328,11 +336,11 @@ test('onCall sees every call with its outcome', async (t) => {
 test('the event stream delivers container events with their labels', async (t) => {
   const engine = newEngine();
   const seen: DockerEventHint[] = [];
-  const unsubscribe = engine.subscribeEvents((event) => seen.push(event));
+  const unsubscribe = engine.subscribeEvents({ onEvent: (event) => seen.push(event) });
   t.teardown(unsubscribe);
   await new Promise((resolve) => setTimeout(resolve, 200)); // let the stream connect
   const { id } = await create(t, engine, 'events', ['sleep', '30'], { Init: true });
-  await engine.startContainer(id, 20_000);
+  await engine.startContainer(id, { timeoutMs: 20_000 });
   const deadline = Date.now() + 5_000;
   while (!seen.some((e) => e.action === 'start' && e.id === id) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -346,7 +354,7 @@ test('the event stream delivers container events with their labels', async (t) =
   t.is(engine.callCounts()['events'], 1);
 
   // kill and stop bracket the die that changes the state: they are not subscribed to.
-  await engine.stopContainer(id, 5, 20_000);
+  await engine.stopContainer(id, 5, { timeoutMs: 20_000 });
   const dieDeadline = Date.now() + 5_000;
   while (!seen.some((e) => e.action === 'die' && e.id === id) && Date.now() < dieDeadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -384,9 +392,11 @@ test('the event stream survives split chunks and reconnects with since after the
   const two = new Promise<void>((resolve) => {
     wake = resolve;
   });
-  const unsubscribe = engine.subscribeEvents((event) => {
-    events.push(event);
-    if (events.length === 2) wake();
+  const unsubscribe = engine.subscribeEvents({
+    onEvent: (event) => {
+      events.push(event);
+      if (events.length === 2) wake();
+    },
   });
   await two;
   unsubscribe();

@@ -50,10 +50,10 @@ async function createContainer(
       Labels: { 'ecsd-test.run': f.run, [LABEL_TASK_ARN]: f.taskArn, [LABEL_CONTAINER_NAME]: containerName },
       HostConfig: { Init: true },
     },
-    20_000,
+    { timeoutMs: 20_000 },
   );
   t.teardown(() => f.engine.removeContainer(id, { removeVolumes: true, force: true }).catch(() => {}));
-  if (options.start !== false) await f.engine.startContainer(id, 20_000);
+  if (options.start !== false) await f.engine.startContainer(id, { timeoutMs: 20_000 });
   return id;
 }
 
@@ -90,8 +90,8 @@ function until(view: ContainerView, ready: () => boolean, timeoutMs = 10_000): P
 function withoutEvents(engine: DockerEngine): { engine: DockerEngine; emit: (event: DockerEventHint) => void } {
   let handler: ((event: DockerEventHint) => void) | undefined;
   const wrapped: DockerEngine = Object.create(engine);
-  wrapped.subscribeEvents = (onEvent) => {
-    handler = onEvent;
+  wrapped.subscribeEvents = (handlers) => {
+    handler = (event) => handlers.onEvent(event);
     return () => {
       handler = undefined;
     };
@@ -172,7 +172,7 @@ test('relist alone picks up new containers, drops vanished ones, and re-inspects
   t.is(after['list']! - before['list']!, 1, 'one list call per relist');
   t.is(after['inspect']! - before['inspect']!, 1, 'only the new container was inspected');
 
-  await f.engine.stopContainer(stays, 5, 20_000);
+  await f.engine.stopContainer(stays, 5, { timeoutMs: 20_000 });
   const beforeSecond = f.engine.callCounts();
   await view.relist();
   const afterSecond = f.engine.callCounts();
@@ -233,7 +233,7 @@ test('a burst of events for one container costs one inspect, and no-change refre
 
   await view.refresh(id);
   t.is(notifications, 0);
-  await f.engine.stopContainer(id, 5, 20_000);
+  await f.engine.stopContainer(id, 5, { timeoutMs: 20_000 });
   const refreshed = await view.refresh(id);
   t.is(refreshed!.state, 'exited');
   t.is(notifications, 1, 'a real change notifies once');
@@ -253,7 +253,7 @@ test('events the agent’s own inspects already cover cost nothing; a later even
   // The start event arrives while the start call is in flight: the mutation's own inspect covers it.
   await view.withMutation(id, async () => {
     emit({ type: 'container', action: 'start', id, labels, timeMs: Date.now() });
-    await f.engine.startContainer(id, 20_000);
+    await f.engine.startContainer(id, { timeoutMs: 20_000 });
   });
   await settle();
   t.is(inspects() - before, 1, 'only the inspect after the mutation');
@@ -265,7 +265,7 @@ test('events the agent’s own inspects already cover cost nothing; a later even
   t.is(inspects() - before, 1, 'a stale event costs nothing');
 
   // Something the agent did not do (docker stop from a shell) is looked at.
-  await f.engine.stopContainer(id, 5, 20_000);
+  await f.engine.stopContainer(id, 5, { timeoutMs: 20_000 });
   emit({ type: 'container', action: 'die', id, labels, timeMs: Date.now() });
   await settle();
   t.is(inspects() - before, 2);

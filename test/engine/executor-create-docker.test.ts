@@ -71,7 +71,7 @@ test('a create that meets its own derived name in Docker adopts that container, 
       volumeNames: new Map(),
       dockerIdsByName: new Map(),
     }),
-    20_000,
+    { timeoutMs: 20_000 },
   );
   t.is(store.listContainers(arn)[0]?.dockerName, undefined);
 
