@@ -167,3 +167,29 @@ export interface DockerEngine {
   /** Subscribe to the event stream (reconnecting with backoff). Returns an unsubscribe function. */
   subscribeEvents(handlers: DockerEventHandlers): () => void;
 }
+
+/** The object kinds the informer caches (one relist and one event stream feed them all). */
+export const DOCKER_OBJECT_KINDS = ['container', 'image', 'volume', 'network'] as const;
+export type DockerObjectKind = (typeof DOCKER_OBJECT_KINDS)[number];
+
+/**
+ * One change the informer saw in its cache: an object appeared, changed or went away. It carries the keys
+ * loops are keyed by, so a loop maps it to its own keys without reading anything else.
+ */
+export interface InformerChange {
+  kind: DockerObjectKind;
+  type: 'added' | 'updated' | 'deleted';
+  /** Docker's ID (a volume's or network's name where Docker has no ID). */
+  id: string;
+  /** Containers: the task ARN label. */
+  taskArn?: string;
+  /** Images: every reference the image is known by (tags and digests); containers: the image they run. */
+  imageRefs?: readonly string[];
+  /** Volumes: the volume name. */
+  volumeName?: string;
+}
+
+/** What a loop needs of the informer to be woken: the runtime subscribes for the kinds a loop watches. */
+export interface InformerEvents {
+  subscribe(kind: DockerObjectKind, listener: (change: InformerChange) => void): () => void;
+}
