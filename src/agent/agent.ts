@@ -1,8 +1,8 @@
 /**
- * Start-up and shutdown of the agent, in upstream's order (fact sheet 13): config (done by the caller) →
- * Docker client → data store → capability probes → engine init (adopt what Docker has) → background
- * routines (loops, reporter, metrics) → desired-state source. Shutdown stops taking work, drains with a
- * deadline and closes the store; task containers are never stopped by a shutdown.
+ * The agent's wiring: the Docker client is checked (fact sheet 13: an engine that does not answer is
+ * recoverable, one too old is terminal), then every part is built and handed to the manager, which starts
+ * them in its phase order (store → informer → sources → loops → reporter → servers) and stops them in
+ * reverse under one deadline. Task containers are never stopped by a shutdown.
  */
 import { readFileSync } from 'node:fs';
 import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
@@ -14,7 +14,7 @@ import type { AgentConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
 import { createContainerView } from '../docker/container-view.js';
 import { createDockerEngine } from '../docker/engine.js';
-import { LABEL_TASK_ARN } from '../docker/types.js';
+import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
 import { isHostPortFree } from '../host/port-probe.js';
 import { HostPortAllocator, parseIpLocalPortRange } from '../host/ports.js';
@@ -22,11 +22,13 @@ import { canCreateCgroupRoot, createCgroupV1Manager } from '../host/task-cgroup.
 import type { Logger } from '../logging/types.js';
 import { collectProcessMetrics } from '../metrics/process.js';
 import { createMetricsRegistry } from '../metrics/registry.js';
-import { startMetricsServer } from '../metrics/server.js';
+import { type MetricsServer, startMetricsServer } from '../metrics/server.js';
 import { LocalTaskSource } from '../sources/local/local-task-source.js';
 import { openStore } from '../store/index.js';
 import type { DesiredStateStore } from '../store/records.js';
 import { AgentStartError } from './errors.js';
+import { Manager, type ManagerState } from './manager.js';
+import { SourcesReady } from './sources-ready.js';
 
 /** How long shutdown waits for in-flight reconciles before aborting them (upstream: engine disable ≤ 5 s). */
 const SHUTDOWN_DEADLINE_MS = 5_000;
@@ -53,184 +55,211 @@ export interface StartAgentOptions {
 }
 
 export async function startAgent({ config, logger, clock }: StartAgentOptions): Promise<RunningAgent> {
-  let state: AgentState = 'starting';
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const shutdown = async (): Promise<void> => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        logger.error('shutdown step failed', { error });
+  if (!config.tasksDir) {
+    throw new ConfigError('no desired-state source: set ECSD_TASKS_DIR or --tasks-dir (local mode)', {
+      issues: [{ variable: 'ECSD_TASKS_DIR', value: '', expected: 'a directory of task definitions (*.json)' }],
+    });
+  }
+  const tasksDir = config.tasksDir;
+  const metrics = createMetricsRegistry();
+  collectProcessMetrics(metrics);
+  const engine = createDockerEngine({
+    dockerHost: config.dockerHost,
+    logger: logger.child({ module: 'docker' }),
+    onCall: (op, durationMs, ok) => metrics.docker.observe(op, durationMs, ok),
+  });
+  const info = await checkEngine(engine, config, logger);
+
+  const manager = new Manager({
+    logger: logger.child({ module: 'manager' }),
+    clock,
+    shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
+  });
+  const sourcesReady = new SourcesReady();
+
+  const { store } = openStore({ dataDir: config.dataDir, checkpoint: config.checkpoint, logger });
+  manager.add('store', {
+    name: 'store',
+    start: () => claimInstance(store, config.cluster),
+    stop: () => store.close(),
+  });
+
+  const view = createContainerView({
+    engine,
+    labelFilter: [LABEL_TASK_ARN],
+    resyncIntervalMs: config.resyncIntervalMs,
+    logger: logger.child({ module: 'docker-view' }),
+    clock,
+    // Long enough that the executor's own refresh after create/start/stop is sent before the hint fires,
+    // so the hint is recognised as already covered (one inspect per transition instead of two).
+    coalesceMs: 50,
+  });
+  manager.add('informer', { name: 'docker-view', start: () => view.start(), stop: () => view.stop() });
+
+  const localSourceReady = sourcesReady.register('local');
+  const source = new LocalTaskSource({
+    dir: tasksDir,
+    store,
+    logger: logger.child({ module: 'local-source' }),
+    clock,
+    cluster: config.cluster,
+    // fs.watch is the trigger; this poll of the directory is only the safety net for missed events.
+    pollIntervalMs: LOCAL_SOURCE_POLL_MS,
+  });
+  manager.add('sources', {
+    name: 'local-source',
+    start: async () => {
+      await source.start();
+      localSourceReady.markReady();
+    },
+    stop: () => source.stop(),
+  });
+
+  const cgroups = createCgroupV1Manager({ cgroupRoot: config.cgroupPath, cpuPeriodMs: config.cgroupCpuPeriodMs });
+  const taskCgroupEnabled = probeTaskCgroups(config, info.cgroupVersion, logger);
+  const ports = new HostPortAllocator({
+    range: config.dynamicHostPortRange ?? readLocalPortRange(),
+    reserved: new Set([...config.reservedPorts, config.metricsAddress.port]),
+    isFree: (port, protocol) => isHostPortFree(port, protocol),
+  });
+  const executor = new ContainersExecutor({
+    engine,
+    view,
+    store,
+    cgroups,
+    ports,
+    logger: logger.child({ module: 'containers' }),
+    clock,
+    cluster: config.cluster,
+    createTimeoutMs: config.containerCreateTimeoutMs,
+    startTimeoutMs: config.containerStartTimeoutMs,
+    stopClientSlackMs: STOP_CLIENT_SLACK_MS,
+    ...(config.taskPidsLimit ? { taskPidsLimit: config.taskPidsLimit } : {}),
+  });
+  const containersLoop = createLoop(
+    containersLoopDefinition({
+      store,
+      view,
+      images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
+      cgroups,
+      executor,
+      settings: {
+        defaultStopTimeoutSec: Math.max(1, Math.round(config.containerStopTimeoutMs / 1000)),
+        taskCgroupEnabled,
+      },
+      nowMs: () => clock.nowMs(),
+    }),
+    {
+      store,
+      clock,
+      logger: logger.child({ module: 'containers-loop' }),
+      metrics,
+      pollIntervalMs: config.pollIntervalMs,
+      resyncIntervalMs: config.resyncIntervalMs,
+      maxConcurrentReconciles: config.maxConcurrentReconciles,
+      maxQueueDepth: 10_000,
+      maxBackoffMs: 30_000,
+    },
+  );
+  let stopNudges: (() => void) | undefined;
+  manager.add('loops', {
+    name: 'containers-loop',
+    start: () => {
+      // Ports held by containers that survived an agent restart are not handed out again.
+      for (const observed of view.all()) {
+        if (observed.running) for (const b of observed.portBindings) ports.markTaken(b.hostPort, b.protocol);
       }
-    }
-  };
+      stopNudges = view.onChange((taskArn) => {
+        if (taskArn) containersLoop.nudge(taskArn);
+      });
+      containersLoop.start();
+    },
+    stop: async (deadlineMs) => {
+      stopNudges?.();
+      await containersLoop.stop(deadlineMs);
+    },
+  });
+
+  const reporter = new OutboxReporter({
+    store,
+    sink: loggingSink(logger.child({ module: 'reporter' }), config.cluster),
+    clock,
+    logger: logger.child({ module: 'reporter' }),
+  });
+  manager.add('reporter', { name: 'reporter', start: () => reporter.start(), stop: () => reporter.stop() });
+
+  let metricsServer: MetricsServer | undefined;
+  manager.add('servers', {
+    name: 'metrics-server',
+    start: async () => {
+      metricsServer = await startMetricsServer({
+        registry: metrics,
+        host: config.metricsAddress.host,
+        port: config.metricsAddress.port,
+        logger,
+      });
+    },
+    stop: () => metricsServer?.close(),
+  });
 
   try {
-    if (!config.tasksDir) {
-      throw new ConfigError('no desired-state source: set ECSD_TASKS_DIR or --tasks-dir (local mode)', {
-        issues: [{ variable: 'ECSD_TASKS_DIR', value: '', expected: 'a directory of task definitions (*.json)' }],
-      });
-    }
-    const metrics = createMetricsRegistry();
-    collectProcessMetrics(metrics);
-    const engine = createDockerEngine({
-      dockerHost: config.dockerHost,
-      logger: logger.child({ module: 'docker' }),
-      onCall: (op, durationMs, ok) => metrics.docker.observe(op, durationMs, ok),
-    });
-    try {
-      await engine.ping();
-    } catch (error) {
-      throw new AgentStartError(`Docker engine at ${config.dockerHost} does not answer`, 'recoverable', error);
-    }
-    const info = await engine.info();
-    logger.info('Docker engine', { version: info.serverVersion, api: info.apiVersion, cgroup: info.cgroupVersion });
-    if (apiVersionBelow(info.apiVersion, MIN_DOCKER_API)) {
-      // Fact sheet 13: an engine older than API 1.21 is a terminal start failure, not worth restarting for.
-      throw new AgentStartError(
-        `Docker API ${info.apiVersion} is older than the minimum ${MIN_DOCKER_API} the agent needs`,
-        'terminal',
-      );
-    }
-
-    const opened = openStore({ dataDir: config.dataDir, checkpoint: config.checkpoint, logger });
-    const { store } = opened;
-    cleanups.push(() => store.close());
-    const instance = store.getInstance();
-    if (instance && instance.cluster !== config.cluster) {
-      // Fact sheet 4.10: saved state for another cluster is fatal, not silently discarded.
-      throw new AgentStartError(
-        `saved state belongs to cluster "${instance.cluster}" but ECS_CLUSTER is "${config.cluster}"`,
-        'terminal',
-      );
-    }
-    if (!instance) store.saveInstance({ cluster: config.cluster });
-
-    const cgroups = createCgroupV1Manager({ cgroupRoot: config.cgroupPath, cpuPeriodMs: config.cgroupCpuPeriodMs });
-    const taskCgroupEnabled = probeTaskCgroups(config, info.cgroupVersion, logger);
-
-    const view = createContainerView({
-      engine,
-      labelFilter: [LABEL_TASK_ARN],
-      resyncIntervalMs: config.resyncIntervalMs,
-      logger: logger.child({ module: 'docker-view' }),
-      clock,
-      // Long enough that the executor's own refresh after create/start/stop is sent before the hint fires,
-      // so the hint is recognised as already covered (one inspect per transition instead of two).
-      coalesceMs: 50,
-    });
-    await view.start();
-    cleanups.push(() => view.stop());
-
-    const ports = new HostPortAllocator({
-      range: config.dynamicHostPortRange ?? readLocalPortRange(),
-      reserved: new Set([...config.reservedPorts, config.metricsAddress.port]),
-      isFree: (port, protocol) => isHostPortFree(port, protocol),
-    });
-    // Ports held by containers that survived an agent restart are not handed out again.
-    for (const observed of view.all()) {
-      if (observed.running) for (const b of observed.portBindings) ports.markTaken(b.hostPort, b.protocol);
-    }
-    const executor = new ContainersExecutor({
-      engine,
-      view,
-      store,
-      cgroups,
-      ports,
-      logger: logger.child({ module: 'containers' }),
-      clock,
-      cluster: config.cluster,
-      createTimeoutMs: config.containerCreateTimeoutMs,
-      startTimeoutMs: config.containerStartTimeoutMs,
-      stopClientSlackMs: STOP_CLIENT_SLACK_MS,
-      ...(config.taskPidsLimit ? { taskPidsLimit: config.taskPidsLimit } : {}),
-    });
-    const containersLoop = createLoop(
-      containersLoopDefinition({
-        store,
-        view,
-        images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
-        cgroups,
-        executor,
-        settings: {
-          defaultStopTimeoutSec: Math.max(1, Math.round(config.containerStopTimeoutMs / 1000)),
-          taskCgroupEnabled,
-        },
-        nowMs: () => clock.nowMs(),
-      }),
-      {
-        store,
-        clock,
-        logger: logger.child({ module: 'containers-loop' }),
-        metrics,
-        pollIntervalMs: config.pollIntervalMs,
-        resyncIntervalMs: config.resyncIntervalMs,
-        maxConcurrentReconciles: config.maxConcurrentReconciles,
-        maxQueueDepth: 10_000,
-        maxBackoffMs: 30_000,
-      },
-    );
-    const stopNudges = view.onChange((taskArn) => {
-      if (taskArn) containersLoop.nudge(taskArn);
-    });
-    containersLoop.start();
-    cleanups.push(async () => {
-      stopNudges();
-      await containersLoop.stop(SHUTDOWN_DEADLINE_MS);
-    });
-
-    const reporter = new OutboxReporter({
-      store,
-      sink: loggingSink(logger.child({ module: 'reporter' }), config.cluster),
-      clock,
-      logger: logger.child({ module: 'reporter' }),
-    });
-    reporter.start();
-    cleanups.push(() => reporter.stop());
-
-    const metricsServer = await startMetricsServer({
-      registry: metrics,
-      host: config.metricsAddress.host,
-      port: config.metricsAddress.port,
-      logger,
-    });
-    cleanups.push(() => metricsServer.close());
-
-    const source = new LocalTaskSource({
-      dir: config.tasksDir,
-      store,
-      logger: logger.child({ module: 'local-source' }),
-      clock,
-      cluster: config.cluster,
-      // fs.watch is the trigger; this poll of the directory is only the safety net for missed events.
-      pollIntervalMs: LOCAL_SOURCE_POLL_MS,
-    });
-    await source.start();
-    cleanups.push(() => source.stop());
-
-    state = 'running';
-    logger.info('ecsd ready', {
-      cluster: config.cluster,
-      tasksDir: config.tasksDir,
-      tasks: store.listTasks().length,
-      metrics: `http://${config.metricsAddress.host}:${metricsServer.port}/metrics`,
-      checkpoint: store.durable,
-    });
-    return {
-      store,
-      state: () => state,
-      metricsPort: () => metricsServer.port,
-      async stop() {
-        if (state === 'stopping' || state === 'stopped') return;
-        state = 'stopping';
-        await shutdown();
-        state = 'stopped';
-      },
-    };
+    await manager.start();
   } catch (error) {
-    await shutdown();
+    // The manager has stopped what it started; a store opened for nothing is closed too (idempotent).
+    store.close();
     throw error;
   }
+  logger.info('ecsd ready', {
+    cluster: config.cluster,
+    tasksDir,
+    tasks: store.listTasks().length,
+    metrics: `http://${config.metricsAddress.host}:${metricsServer?.port}/metrics`,
+    checkpoint: store.durable,
+  });
+  return {
+    store,
+    state: () => AGENT_STATE_OF[manager.state],
+    metricsPort: () => metricsServer?.port ?? 0,
+    stop: () => manager.stop(),
+  };
+}
+
+const AGENT_STATE_OF: Record<ManagerState, AgentState> = {
+  idle: 'starting',
+  starting: 'starting',
+  running: 'running',
+  stopping: 'stopping',
+  stopped: 'stopped',
+};
+
+/** The engine must answer and speak an API the agent supports (fact sheet 13: too old is terminal). */
+async function checkEngine(engine: DockerEngine, config: AgentConfig, logger: Logger): Promise<EngineInfo> {
+  try {
+    await engine.ping();
+  } catch (error) {
+    throw new AgentStartError(`Docker engine at ${config.dockerHost} does not answer`, 'recoverable', error);
+  }
+  const info = await engine.info();
+  logger.info('Docker engine', { version: info.serverVersion, api: info.apiVersion, cgroup: info.cgroupVersion });
+  if (apiVersionBelow(info.apiVersion, MIN_DOCKER_API)) {
+    throw new AgentStartError(
+      `Docker API ${info.apiVersion} is older than the minimum ${MIN_DOCKER_API} the agent needs`,
+      'terminal',
+    );
+  }
+  return info;
+}
+
+/** Saved state for another cluster is fatal, not silently discarded (fact sheet 4.10). */
+function claimInstance(store: DesiredStateStore, cluster: string): void {
+  const instance = store.getInstance();
+  if (instance && instance.cluster !== cluster) {
+    throw new AgentStartError(
+      `saved state belongs to cluster "${instance.cluster}" but ECS_CLUSTER is "${cluster}"`,
+      'terminal',
+    );
+  }
+  if (!instance) store.saveInstance({ cluster });
 }
 
 /**
