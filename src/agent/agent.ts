@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
 import { createImagePresence } from '../../reconcilers/containers/image-presence.js';
 import { containersLoopDefinition } from '../../reconcilers/containers/loop.js';
+import { orphansLoopDefinition } from '../../reconcilers/orphans/loop.js';
 import { createLoop } from '../../reconcilers/runtime/loop.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
@@ -161,6 +162,29 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       maxBackoffMs: 30_000,
     },
   );
+  const orphansLoop = createLoop(
+    orphansLoopDefinition({
+      store,
+      view,
+      engine,
+      cluster: config.cluster,
+      sourcesReady: () => sourcesReady.allReady(),
+      stopGraceSec: Math.max(1, Math.round(config.containerStopTimeoutMs / 1000)),
+      stopClientSlackMs: STOP_CLIENT_SLACK_MS,
+      logger: logger.child({ module: 'orphans' }),
+    }),
+    {
+      store,
+      clock,
+      logger: logger.child({ module: 'orphans-loop' }),
+      metrics,
+      pollIntervalMs: config.pollIntervalMs,
+      resyncIntervalMs: config.resyncIntervalMs,
+      maxConcurrentReconciles: 2,
+      maxQueueDepth: 10_000,
+      maxBackoffMs: 30_000,
+    },
+  );
   let stopNudges: (() => void) | undefined;
   manager.add('loops', {
     name: 'containers-loop',
@@ -170,13 +194,20 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
         if (observed.running) for (const b of observed.portBindings) ports.markTaken(b.hostPort, b.protocol);
       }
       stopNudges = view.onChange((taskArn) => {
-        if (taskArn) containersLoop.nudge(taskArn);
+        if (!taskArn) return;
+        containersLoop.nudge(taskArn);
+        orphansLoop.nudge(taskArn);
       });
       containersLoop.start();
+      orphansLoop.start();
+      // Deletions wait for sources-ready: when the gate opens, every orphan is looked at again.
+      sourcesReady.onReady(() => {
+        void orphansLoop.syncOnce().catch(() => {});
+      });
     },
     stop: async (deadlineMs) => {
       stopNudges?.();
-      await containersLoop.stop(deadlineMs);
+      await Promise.all([containersLoop.stop(deadlineMs), orphansLoop.stop(deadlineMs)]);
     },
   });
 
