@@ -127,7 +127,9 @@ async function exitFor(error: unknown, logger: ClosableLogger): Promise<number> 
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Exit now rather than when the event loop drains: a Docker request the shutdown abandoned (an engine
+    // that hangs) must not keep the process alive past its deadline. The logger was flushed and closed.
+    process.exit(code);
   },
   (error: unknown) => {
     process.stderr.write(
