@@ -10,6 +10,7 @@ import Docker from 'dockerode';
 import PQueue from 'p-queue';
 import { buildCreateBody, dockerContainerName, stableNameSuffix } from '../reconcilers/containers/create-body.js';
 import { type TaskDefinition, taskDefinitionToTaskSpec } from '../src/sources/local/index.js';
+import { openStoreReadOnly } from '../src/store/index.js';
 import { AgentProcess, TEST_IMAGE } from '../test/helpers/agent-process.js';
 
 const N = Number(process.env['BENCH_TASKS'] ?? 50);
@@ -20,6 +21,9 @@ const SETTLE_SECONDS = Number(process.env['BENCH_SETTLE_SECONDS'] ?? 5);
 const RESYNC = process.env['BENCH_RESYNC'] ?? '5m';
 // Agent rounds for the time ratio (the first also measures CPU, calls and idle); a baseline runs around each.
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 2));
+// Issue 9's extra scenarios: the mass stop of SIGTERM-ignoring tasks, and the 200-task launch storm (0: off).
+const MASS_STOP_N = Number(process.env['BENCH_MASS_STOP_TASKS'] ?? 30);
+const BIG_N = Number(process.env['BENCH_BIG_TASKS'] ?? 200);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 function cpuTimes(pid: number): { user: number; system: number } {
@@ -118,6 +122,31 @@ function benchTaskDefinition(i: number, prefix = 'bench'): TaskDefinition {
 interface Timings {
   allRunningMs: number;
   allStoppedMs: number;
+  /** Per task (agent) or container (direct): from the start of the round to RUNNING, sorted. */
+  startLatencies: number[];
+}
+
+interface AgentTimings extends Timings {
+  /** Per task: stored → RUNNING recorded in the store, sorted. */
+  recordedLatencies: number[];
+}
+
+/**
+ * Per task of `arns`, from when the source stored it to when the store recorded it RUNNING (the task's
+ * knownAtMs while it is RUNNING): what `ecsd tasks` shows, not what the agent logged or Docker's StartedAt.
+ */
+function recordedRunningLatencies(agent: AgentProcess, arns: ReadonlySet<string>): number[] {
+  const store = openStoreReadOnly({ dataDir: agent.dataDir });
+  if (!store) return [];
+  try {
+    return store
+      .listTasks()
+      .filter((task) => arns.has(task.arn) && task.knownStatus === 'RUNNING')
+      .map((task) => task.knownAtMs - task.createdAtMs)
+      .sort((a, b) => a - b);
+  } finally {
+    store.close();
+  }
 }
 
 /**
@@ -157,15 +186,16 @@ async function agentRound(
   agent: AgentProcess,
   prefix: string,
   whileRunning: () => Promise<void> = async () => {},
-): Promise<Timings & { startLatencies: number[] }> {
+  count = N,
+): Promise<AgentTimings> {
   const ofRound = (status: string) =>
     agent.tasks().filter((t) => t.Family.startsWith(prefix) && t.KnownStatus === status).length;
   const reports = new StateChangeCounter(agent);
   const t0 = Date.now();
-  for (let i = 0; i < N; i++) agent.writeTaskDefinition(`${prefix}-${i}.json`, benchTaskDefinition(i, prefix));
-  await agent.waitFor(() => reports.count('RUNNING') >= N, 300_000, `all RUNNING reported (${prefix})`);
+  for (let i = 0; i < count; i++) agent.writeTaskDefinition(`${prefix}-${i}.json`, benchTaskDefinition(i, prefix));
+  await agent.waitFor(() => reports.count('RUNNING') >= count, 300_000, `all RUNNING reported (${prefix})`);
   const allRunningMs = Date.now() - t0;
-  if (ofRound('RUNNING') !== N) throw new Error(`${prefix}: RUNNING reported for ${N} tasks, not in the store`);
+  if (ofRound('RUNNING') !== count) throw new Error(`${prefix}: RUNNING reported for ${count} tasks, not in the store`);
   const arns = new Set(
     agent
       .tasks()
@@ -177,13 +207,14 @@ async function agentRound(
     .filter((t) => arns.has(t.arn))
     .map((t) => t.runningAtMs - t.createdAtMs)
     .sort((a, b) => a - b);
+  const recordedLatencies = recordedRunningLatencies(agent, arns);
   await whileRunning();
   const t2 = Date.now();
-  for (let i = 0; i < N; i++) agent.removeTaskDefinition(`${prefix}-${i}.json`);
-  await agent.waitFor(() => reports.count('STOPPED') >= N, 300_000, `all STOPPED reported (${prefix})`);
+  for (let i = 0; i < count; i++) agent.removeTaskDefinition(`${prefix}-${i}.json`);
+  await agent.waitFor(() => reports.count('STOPPED') >= count, 300_000, `all STOPPED reported (${prefix})`);
   const allStoppedMs = Date.now() - t2;
-  if (ofRound('STOPPED') !== N) throw new Error(`${prefix}: STOPPED reported for ${N} tasks, not in the store`);
-  return { allRunningMs, allStoppedMs, startLatencies };
+  if (ofRound('STOPPED') !== count) throw new Error(`${prefix}: STOPPED reported for ${count} tasks, not in the store`);
+  return { allRunningMs, allStoppedMs, startLatencies, recordedLatencies };
 }
 
 /**
@@ -191,7 +222,7 @@ async function agentRound(
  * and the idle period between. Later rounds (BENCH_ROUNDS) only add time samples for the ratio; `between`
  * runs before each of them (the next baseline).
  */
-async function benchAgent(between: () => Promise<void>): Promise<Timings[]> {
+async function benchAgent(between: () => Promise<void>): Promise<{ rounds: AgentTimings[]; cpuPerTaskS: number }> {
   const agent = new AgentProcess({
     // The agent's defaults otherwise (info logs in logfmt, the 1 s store poll rather than the test harness's
     // 200 ms), as an operator would run it.
@@ -230,11 +261,14 @@ async function benchAgent(between: () => Promise<void>): Promise<Timings[]> {
     const calls = diff(await dockerCalls(port), calls0);
     const idleCalls = total(callsIdle);
     const startStopCalls = total(calls) - idleCalls;
-    const { startLatencies } = first;
+    const { startLatencies, recordedLatencies } = first;
 
     console.log(`ecsd: ${N} tasks, concurrency ${CONCURRENCY}, resync ${RESYNC}`);
     console.log(
       `  desired→RUNNING   p50 ${percentile(startLatencies, 50)} ms  p95 ${percentile(startLatencies, 95)} ms  max ${startLatencies.at(-1)} ms`,
+    );
+    console.log(
+      `  RUNNING recorded  p50 ${percentile(recordedLatencies, 50)} ms  p95 ${percentile(recordedLatencies, 95)} ms (from the store: stored → knownStatus RUNNING)`,
     );
     console.log(`  all RUNNING       ${first.allRunningMs} ms`);
     console.log(`  all STOPPED       ${first.allStoppedMs} ms`);
@@ -253,16 +287,17 @@ async function benchAgent(between: () => Promise<void>): Promise<Timings[]> {
       `  idle ${IDLE_SECONDS}s         CPU ${((idleCpu / IDLE_SECONDS) * 100).toFixed(2)} % (target < 0.5 %), Docker calls ${JSON.stringify(callsIdle)}`,
     );
 
-    const rounds: Timings[] = [first];
+    const rounds: AgentTimings[] = [first];
     for (let round = 2; round <= ROUNDS; round++) {
       await between();
       const next = await agentRound(agent, `r${round}bench`);
       console.log(`ecsd round ${round}: all RUNNING ${next.allRunningMs} ms, all STOPPED ${next.allStoppedMs} ms`);
       rounds.push(next);
     }
+    await massStop(agent);
     // A graceful stop, so a profile asked for through BENCH_NODE_ARGS (--cpu-prof) is written.
     await agent.signal('SIGTERM');
-    return rounds;
+    return { rounds, cpuPerTaskS: cpuTotal / N };
   } finally {
     await agent.cleanup();
   }
@@ -294,6 +329,7 @@ async function benchDirect(run: string): Promise<Timings> {
     return { name, body: { ...body, Labels: { ...body.Labels, [label]: '1' } } };
   });
   const ids: string[] = [];
+  const startLatencies: number[] = [];
   try {
     const t0 = Date.now();
     await Promise.all(
@@ -302,6 +338,7 @@ async function benchDirect(run: string): Promise<Timings> {
           const container = await docker.createContainer({ name, ...body });
           ids.push(container.id);
           await container.start();
+          startLatencies.push(Date.now() - t0);
         }),
       ),
     );
@@ -309,10 +346,14 @@ async function benchDirect(run: string): Promise<Timings> {
     const t2 = Date.now();
     await Promise.all(ids.map((id) => queue.add(() => docker.getContainer(id).stop({ t: 30 }))));
     const allStoppedMs = Date.now() - t2;
+    startLatencies.sort((a, b) => a - b);
     console.log(`direct dockerode run ${run}: ${N} containers, concurrency ${CONCURRENCY}`);
+    console.log(
+      `  start latency     p50 ${percentile(startLatencies, 50)} ms  p95 ${percentile(startLatencies, 95)} ms (round start → start returned)`,
+    );
     console.log(`  all RUNNING       ${allRunningMs} ms`);
     console.log(`  all STOPPED       ${allStoppedMs} ms`);
-    return { allRunningMs, allStoppedMs };
+    return { allRunningMs, allStoppedMs, startLatencies };
   } finally {
     await Promise.all(
       ids.map((id) =>
@@ -325,11 +366,88 @@ async function benchDirect(run: string): Promise<Timings> {
   }
 }
 
+/** Issue 9's mass stop: tasks whose container ignores SIGTERM (busybox sleep as PID 1), stopTimeout 5 s. */
+function sigtermIgnoringTask(i: number, prefix: string): TaskDefinition {
+  return {
+    family: `${prefix}${i}`,
+    containerDefinitions: [
+      { name: 'sleep', image: TEST_IMAGE, essential: true, memory: 32, command: ['sleep', '3600'], stopTimeout: 5 },
+    ],
+  };
+}
+
+/** Writes one task file and returns how long until the store shows it RUNNING. */
+async function probeStart(agent: AgentProcess, family: string): Promise<number> {
+  const t0 = Date.now();
+  agent.writeTaskDefinition(`${family}.json`, benchTaskDefinition(0, family));
+  await agent.waitFor(() => agent.taskByFamily(`${family}0`)?.KnownStatus === 'RUNNING', 120_000, `${family} RUNNING`);
+  return Date.now() - t0;
+}
+
+/**
+ * MASS_STOP_N tasks that ignore SIGTERM are removed at once: every stop waits out its 5 s grace, so the
+ * agent must run them side by side (upstream: ~5 s for all), and a task added meanwhile must start as fast as
+ * on an idle agent rather than wait behind the stops.
+ */
+async function massStop(agent: AgentProcess): Promise<void> {
+  const reports = new StateChangeCounter(agent);
+  for (let i = 0; i < MASS_STOP_N; i++) agent.writeTaskDefinition(`mass-${i}.json`, sigtermIgnoringTask(i, 'mass'));
+  await agent.waitFor(() => reports.count('RUNNING') >= MASS_STOP_N, 300_000, 'mass tasks RUNNING');
+  const idleProbeMs = await probeStart(agent, 'probeidle');
+  const t0 = Date.now();
+  for (let i = 0; i < MASS_STOP_N; i++) agent.removeTaskDefinition(`mass-${i}.json`);
+  const busyProbe = probeStart(agent, 'probebusy');
+  await agent.waitFor(() => reports.count('STOPPED') >= MASS_STOP_N, 300_000, 'mass tasks STOPPED');
+  const allStoppedMs = Date.now() - t0;
+  const busyProbeMs = await busyProbe;
+  console.log(`mass stop: ${MASS_STOP_N} tasks ignoring SIGTERM, stopTimeout 5 s, removed at once`);
+  console.log(`  all STOPPED       ${allStoppedMs} ms (target ≤ 7000 ms)`);
+  console.log(`  a task added meanwhile RUNNING after ${busyProbeMs} ms (on the idle agent: ${idleProbeMs} ms)`);
+  agent.removeTaskDefinition('probeidle.json');
+  agent.removeTaskDefinition('probebusy.json');
+  await agent.waitFor(() => reports.count('STOPPED') >= MASS_STOP_N + 2, 120_000, 'probes STOPPED');
+}
+
+/**
+ * A launch storm: BIG_N tasks through an agent with 20 workers per loop. Docker must answer every call (no
+ * error from an overwhelmed engine) and the agent's CPU per task must stay near the 50-task round's.
+ */
+async function bigRound(cpuPerTaskOf50S: number): Promise<void> {
+  const agent = new AgentProcess({
+    env: {
+      ECSD_RESYNC_INTERVAL: RESYNC,
+      ECSD_POLL_INTERVAL: '1s',
+      ECS_LOGLEVEL: 'info',
+      ECS_LOG_OUTPUT_FORMAT: 'logfmt',
+      ECSD_MAX_CONCURRENT_RECONCILES: '20',
+    },
+  });
+  try {
+    await agent.start();
+    const pid = agent.pid()!;
+    const port = agent.metricsPort();
+    const results0 = await counterBy(port, 'ecs_agent_docker_operations_total', 'result');
+    const cpu0 = cpuSeconds(pid);
+    const round = await agentRound(agent, 'big', async () => {}, BIG_N);
+    const cpuS = cpuSeconds(pid) - cpu0;
+    const results = diff(await counterBy(port, 'ecs_agent_docker_operations_total', 'result'), results0);
+    console.log(`ecsd: ${BIG_N} tasks, concurrency 20`);
+    console.log(`  all RUNNING       ${round.allRunningMs} ms, all STOPPED ${round.allStoppedMs} ms`);
+    console.log(`  Docker calls      ${JSON.stringify(results)} (target: no error)`);
+    console.log(
+      `  agent CPU         ${cpuS.toFixed(2)} s = ${((cpuS / BIG_N) * 1000).toFixed(1)} ms per task, ${(cpuS / BIG_N / cpuPerTaskOf50S).toFixed(2)}× the ${N}-task round's (target ≤ 1.2×)`,
+    );
+    await agent.signal('SIGTERM');
+  } finally {
+    await agent.cleanup();
+  }
+}
+
 // Baselines run before, between and after the agent's rounds (D A D A D with the default two rounds), and
 // the ratio compares the means: the engine's own speed drifts by tens of percent over a few minutes on this
 // VM, and a single sample on either side would charge that drift to the agent.
 const directRuns: Timings[] = [await benchDirect('1')];
-const agentRuns = await benchAgent(async () => {
+const { rounds: agentRuns, cpuPerTaskS } = await benchAgent(async () => {
   directRuns.push(await benchDirect(String(directRuns.length + 1)));
 });
 directRuns.push(await benchDirect(String(directRuns.length + 1)));
@@ -341,3 +459,14 @@ console.log(
     `(means of ${agentRuns.length} agent rounds, ${Math.round(mean(agentRuns, (t) => t.allRunningMs))} / ${Math.round(mean(agentRuns, (t) => t.allStoppedMs))} ms, ` +
     `and ${directRuns.length} direct runs, ${Math.round(mean(directRuns, (t) => t.allRunningMs))} / ${Math.round(mean(directRuns, (t) => t.allStoppedMs))} ms)`,
 );
+const pooled = (runs: Timings[], p: number): number => {
+  const all = runs.flatMap((t) => t.startLatencies).sort((a, b) => a - b);
+  return percentile(all, p);
+};
+const recorded = agentRuns.flatMap((t) => t.recordedLatencies).sort((a, b) => a - b);
+console.log(
+  `ratio RUNNING recorded / direct start latency: p50 ${(percentile(recorded, 50) / pooled(directRuns, 50)).toFixed(2)}× ` +
+    `p95 ${(percentile(recorded, 95) / pooled(directRuns, 95)).toFixed(2)}× (target ≤ 1.1×; ecsd p50/p95 ${percentile(recorded, 50)}/${percentile(recorded, 95)} ms, ` +
+    `direct ${pooled(directRuns, 50)}/${pooled(directRuns, 95)} ms, every round pooled)`,
+);
+if (BIG_N > 0) await bigRound(cpuPerTaskS);
