@@ -3,8 +3,13 @@
  * of the pure function: what the agent builds, how the overlay JSON lands on it, and what is forced last.
  */
 
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
+import { ensureBindMountSources } from '../reconcilers/containers/bind-sources.js';
 import {
+  bindMountSources,
   buildCreateBody,
   type CreateBodyInput,
   dockerContainerName,
@@ -76,7 +81,8 @@ test('builds Config and HostConfig from the container model', (t) => {
   t.is(host['Memory'], 128 * 1024 * 1024);
   t.is(host['NetworkMode'], 'bridge');
   t.deepEqual(host['Links'], []);
-  t.deepEqual(host['Binds'], []);
+  t.is(host['Binds'], undefined, 'mounts go through HostConfig.Mounts, never Binds strings');
+  t.deepEqual(host['Mounts'], []);
   t.deepEqual(host['VolumesFrom'], []);
 });
 
@@ -110,7 +116,7 @@ for (const [memoryMiB, bytes] of memoryCases) {
   });
 }
 
-test('binds: host path, read-only, task-scoped and shared docker volumes', (t) => {
+test('mounts: host path, read-only, task-scoped and shared docker volumes as HostConfig.Mounts entries', (t) => {
   const c = container({
     mountPoints: [
       { sourceVolume: 'logs', containerPath: '/var/log/app', readOnly: false },
@@ -133,12 +139,73 @@ test('binds: host path, read-only, task-scoped and shared docker volumes', (t) =
   const body = buildCreateBody(
     input({ task: spec, container: c, volumeNames: new Map([['scratch', 'ecs-web-3-scratch-aabbccddeeff00112233']]) }),
   );
-  t.deepEqual(hostConfigOf(body)['Binds'], [
-    '/var/log/web:/var/log/app',
-    '/etc/web:/etc/app:ro',
-    'ecs-web-3-scratch-aabbccddeeff00112233:/scratch',
-    'cache:/cache:ro',
+  t.is(hostConfigOf(body)['Binds'], undefined);
+  t.deepEqual(hostConfigOf(body)['Mounts'], [
+    { Type: 'bind', Source: '/var/log/web', Target: '/var/log/app', ReadOnly: false },
+    { Type: 'bind', Source: '/etc/web', Target: '/etc/app', ReadOnly: true },
+    { Type: 'volume', Source: 'ecs-web-3-scratch-aabbccddeeff00112233', Target: '/scratch', ReadOnly: false },
+    { Type: 'volume', Source: 'cache', Target: '/cache', ReadOnly: true },
   ]);
+  t.deepEqual(bindMountSources(spec, c), ['/var/log/web', '/etc/web']);
+});
+
+for (const containerPath of ['/data:z', '/mnt:rshared', '/data:ro,Z', '/x:/y:rw']) {
+  test(`mounts: a containerPath ${containerPath} never turns into Docker mount options`, (t) => {
+    const c = container({ mountPoints: [{ sourceVolume: 'logs', containerPath, readOnly: false }] });
+    const spec = task({ volumes: [{ name: 'logs', type: 'host', sourcePath: '/var/log/web' }] }, [c]);
+    const host = hostConfigOf(buildCreateBody(input({ task: spec, container: c })));
+    t.is(host['Binds'], undefined, 'no source:target:options string is built');
+    // The whole path is the target, literally: Docker parses no options out of a Mounts entry's Target.
+    t.deepEqual(host['Mounts'], [{ Type: 'bind', Source: '/var/log/web', Target: containerPath, ReadOnly: false }]);
+  });
+}
+
+test('mounts: a relative containerPath or host sourcePath fails the create instead of reaching Docker', (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['/var/log/web', 'data', /containerPath "data" is not an absolute path/],
+    ['var/log/web', '/data', /sourcePath "var\/log\/web" is not an absolute path/],
+  ];
+  for (const [sourcePath, containerPath, message] of cases) {
+    const c = container({ mountPoints: [{ sourceVolume: 'logs', containerPath, readOnly: false }] });
+    const spec = task({ volumes: [{ name: 'logs', type: 'host', sourcePath }] }, [c]);
+    const error = t.throws(() => buildCreateBody(input({ task: spec, container: c })));
+    t.is((error as EcsdError).code, 'CannotCreateContainerError');
+    t.regex(error!.message, message);
+  }
+});
+
+test('mounts: a Binds list in the hostConfig overlay replaces the task mounts, as upstream; Mounts add to them', (t) => {
+  const mounted = (hostConfig?: string) => {
+    const c = container({
+      mountPoints: [{ sourceVolume: 'logs', containerPath: '/var/log/app', readOnly: false }],
+      dockerConfig: hostConfig === undefined ? {} : { hostConfig },
+    });
+    const spec = task({ volumes: [{ name: 'logs', type: 'host', sourcePath: '/var/log/web' }] }, [c]);
+    return {
+      host: hostConfigOf(buildCreateBody(input({ task: spec, container: c }))),
+      sources: bindMountSources(spec, c),
+    };
+  };
+  const ours = { Type: 'bind', Source: '/var/log/web', Target: '/var/log/app', ReadOnly: false };
+
+  // Upstream decodes the overlay into the HostConfig it built (Go json.Unmarshal): a Binds list replaces
+  // the agent's Binds, the task's mount points included, so none of ours remain and no host dir is made.
+  const replaced = mounted('{"binds": ["/srv:/srv:ro"]}');
+  t.deepEqual(replaced.host['Binds'], ['/srv:/srv:ro']);
+  t.deepEqual(replaced.host['Mounts'], []);
+  t.deepEqual(replaced.sources, []);
+  const cleared = mounted('{"Binds": null}');
+  t.is(cleared.host['Binds'], undefined);
+  t.deepEqual(cleared.host['Mounts'], []);
+
+  // Upstream's Mounts were a field of their own, next to the agent's Binds: the task's come first.
+  const user = { Type: 'tmpfs', Target: '/run/cache' };
+  const added = mounted(`{"Mounts": [${JSON.stringify(user)}]}`);
+  t.deepEqual(added.host['Mounts'], [ours, user]);
+  t.is(added.host['Binds'], undefined);
+  t.deepEqual(added.sources, ['/var/log/web']);
+
+  t.deepEqual(mounted('{"Memory": 1048576}').host['Mounts'], [ours]);
 });
 
 test('binds: an unresolved task volume, an unknown volume and an unsupported volume fail the create', (t) => {
@@ -363,4 +430,30 @@ test('dockerContainerName strips characters Docker names cannot carry', (t) => {
     'ecs-web-12-myappv2-0123456789abcdef0123',
   );
   t.regex(dockerContainerName({ family: 'f', version: '1' }, 'a-b', 'ff'), /^ecs-f-1-a-b-ff$/);
+});
+
+test('bind sources: a missing host directory is created 0755 with its parents, an existing one is left as is', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecsd-bind-src-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const previousUmask = process.umask(0o022);
+  t.teardown(() => process.umask(previousUmask));
+  const existing = join(dir, 'existing');
+  mkdirSync(existing, { mode: 0o750 });
+  const missing = join(dir, 'a', 'b', 'c');
+  t.deepEqual(ensureBindMountSources([existing, missing]), [missing]);
+  t.true(statSync(missing).isDirectory());
+  t.is((statSync(missing).mode & 0o777).toString(8), '755');
+  t.is((statSync(join(dir, 'a')).mode & 0o777).toString(8), '755');
+  t.is((statSync(existing).mode & 0o777).toString(8), '750', 'an existing directory is not changed');
+  t.deepEqual(ensureBindMountSources([missing]), [], 'nothing to do the second time');
+});
+
+test('bind sources: a path that cannot be made fails the create naming the path', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecsd-bind-src-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const error = t.throws(() => ensureBindMountSources([join(file, 'below')]));
+  t.is((error as EcsdError).code, 'CannotCreateContainerError');
+  t.regex(error!.message, /error while creating mount source path '.*a-file\/below'/);
 });

@@ -1,8 +1,18 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../src/errors.js';
+import { createCapturingLogger } from '../src/logging/capture.js';
 import {
   DATABASE_FILE_NAME,
   INSTANCE_IDENTITY_FILE_NAME,
@@ -320,4 +330,95 @@ test('openStoreReadOnly reads what the agent wrote and answers undefined where t
     ['app', 'sidecar'],
   );
   reader?.close();
+});
+
+test('a truncated database file with its WAL deleted is quarantined with a logged reason, not reset silently', (t) => {
+  const dataDir = tempDataDir(t);
+  const dbPath = join(dataDir, DATABASE_FILE_NAME);
+  const before = openStore({ dataDir, checkpoint: true, logger: capturingLogger() });
+  before.store.saveInstance({ cluster: 'prod', containerInstanceArn: 'arn:ci/1' });
+  before.store.putDesiredTask(taskSpec(TASK_ARN));
+  before.store.close();
+  truncateSync(dbPath, 0);
+  rmSync(`${dbPath}-wal`, { force: true });
+  rmSync(`${dbPath}-shm`, { force: true });
+
+  const capture = createCapturingLogger();
+  const opened = openForTest(t, { dataDir, logger: capture.logger, clock: fakeClock() });
+  const expected = `${dbPath}.corrupt-20240305T060708Z`;
+  t.is(opened.quarantinedPath, expected);
+  t.true(existsSync(expected), 'moved aside, not deleted');
+  t.is(statSync(expected).size, 0);
+  t.deepEqual(opened.store.listTasks(), []);
+  const reset = capture.lines.find((line) => line.level === 'error' || line.level === 'warn');
+  t.truthy(reset, 'the reset is logged at warn or above');
+  t.regex(reset?.msg ?? '', /starting with an empty store/);
+  t.regex(String(reset?.fields['cause']), /empty/);
+  t.is(reset?.fields['quarantinedPath'], expected);
+});
+
+test('migrating an existing database logs at warn with the versions and the reason', (t) => {
+  const dataDir = tempDataDir(t);
+  const dbPath = join(dataDir, DATABASE_FILE_NAME);
+  const old = new BetterSqlite3(dbPath);
+  old.pragma('journal_mode = WAL');
+  migrate(old, 1000, MIGRATIONS.slice(0, 1));
+  old.close();
+
+  const capture = createCapturingLogger();
+  openForTest(t, { dataDir, logger: capture.logger });
+  const warn = capture.lines.find((line) => line.level === 'warn' && /migrat/.test(line.msg));
+  t.truthy(warn, 'a warn line for the migration');
+  t.is(warn?.fields['fromVersion'], 1);
+  t.is(warn?.fields['toVersion'], LATEST_SCHEMA_VERSION);
+  t.is(warn?.fields['path'], dbPath);
+  t.regex(String(warn?.fields['reason']), /outbox index by task/);
+
+  // A brand-new store is created, not migrated: no warning.
+  const fresh = createCapturingLogger();
+  openForTest(t, { logger: fresh.logger });
+  t.deepEqual(
+    fresh.lines.filter((line) => line.level === 'warn'),
+    [],
+  );
+});
+
+test('an existing data directory looser than 0700 is tightened to 0700 with a warn line', (t) => {
+  const dataDir = tempDataDir(t);
+  chmodSync(dataDir, 0o755);
+  const capture = createCapturingLogger();
+  openForTest(t, { dataDir, logger: capture.logger });
+  t.is(mode(dataDir).toString(8), '700');
+  const warn = capture.lines.find((line) => line.level === 'warn' && line.fields['path'] === dataDir);
+  t.truthy(warn);
+  t.is(warn?.fields['previousMode'], '755');
+  t.is(warn?.fields['mode'], '700');
+});
+
+test('a data directory already 0700 is left alone without a warning', (t) => {
+  const dataDir = tempDataDir(t);
+  chmodSync(dataDir, 0o700);
+  const capture = createCapturingLogger();
+  openForTest(t, { dataDir, logger: capture.logger });
+  t.is(mode(dataDir).toString(8), '700');
+  t.deepEqual(
+    capture.lines.filter((line) => line.level === 'warn'),
+    [],
+  );
+});
+
+test('WAL and shared-memory files left with a loose mode are tightened to 0600', (t) => {
+  const dataDir = tempDataDir(t);
+  const first = openStore({ dataDir, checkpoint: true, logger: capturingLogger() });
+  first.store.putDesiredTask(taskSpec(TASK_ARN));
+  const path = first.path!;
+  // Keep the WAL: copy the files while the writer holds them open, as after a SIGKILL.
+  first.store.close();
+  writeFileSync(`${path}-wal`, '', { mode: 0o644 });
+  chmodSync(`${path}-wal`, 0o644);
+  writeFileSync(`${path}-shm`, '', { mode: 0o666 });
+  chmodSync(`${path}-shm`, 0o666);
+  const { store } = openForTest(t, { dataDir });
+  store.putDesiredTask(taskSpec(`${TASK_ARN}-2`));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) t.is(mode(file).toString(8), '600', file);
 });

@@ -3,16 +3,24 @@
  * pure function of the task, the container and what the agent already resolved (host ports, Docker
  * volume names, Docker IDs of sibling containers). Order matters and follows upstream:
  *   1. Config {Image, Cmd, Entrypoint, ExposedPorts, Env}, then the `dockerConfig.config` overlay;
- *   2. HostConfig {Links, Binds, PortBindings, VolumesFrom, CpuShares, Memory}, then the
+ *   2. HostConfig {Links, Mounts, PortBindings, VolumesFrom, CpuShares, Memory}, then the
  *      `dockerConfig.hostConfig` overlay;
  *   3. forced last, over anything the overlays said: CgroupParent, NetworkMode, PidMode/IpcMode for
  *      `host`/`none`, and the five `com.amazonaws.ecs.*` labels.
  * `pidMode`/`ipcMode` `task` need a namespace pause container whose ID goes into `container:<id>`; that
  * sharing is a feature of its own, so nothing is emitted for `task` here. `awsvpc` likewise gets its
  * NetworkMode (`container:<pause>`) from the ENI feature, not from this function.
+ *
+ * Mount points go into `HostConfig.Mounts` as structured entries, not into `Binds` as
+ * `source:target:options` strings as upstream does: a `containerPath` such as `/data:z` or `/mnt:rshared`
+ * would otherwise smuggle SELinux relabelling or mount propagation into the create. Two upstream behaviours
+ * are kept on purpose: a `Binds` list in the hostConfig overlay replaces the task's mounts (Go's decode
+ * replaced the agent's Binds slice), and a missing host directory of a bind mount is created before the
+ * create (Docker did that for Binds but does not for Mounts): see `bindMountSources` and bind-sources.ts.
  */
 
 import { createHash } from 'node:crypto';
+import { isAbsolute } from 'node:path';
 import {
   type ContainerCreateBody,
   LABEL_CLUSTER,
@@ -24,7 +32,7 @@ import {
 import { CannotCreateContainerError } from '../../src/errors.js';
 import type { ContainerSpec, PortMapping, TaskSpec } from '../../src/model/task.js';
 import type { TaskRecord } from '../../src/store/records.js';
-import { applyDockerConfigOverlay } from './docker-config-overlay.js';
+import { applyDockerConfigOverlay, overlayNamesField } from './docker-config-overlay.js';
 
 export interface CreateBodyInput {
   task: TaskSpec;
@@ -44,6 +52,15 @@ export interface CreateBodyInput {
   extraEnv?: Readonly<Record<string, string>>;
 }
 
+/** One entry of Docker's `HostConfig.Mounts` (API 1.25+): nothing in it is parsed for options. */
+export interface DockerMount {
+  Type: 'bind' | 'volume';
+  /** A host path (bind) or a Docker volume name (volume). */
+  Source: string;
+  Target: string;
+  ReadOnly: boolean;
+}
+
 /** Docker's CPU share bounds: 0 would mean "default 1024", 1 is invalid for the kernel (fact sheet 3.6). */
 export const MIN_CPU_SHARES = 2;
 export const MAX_CPU_SHARES = 262144;
@@ -61,7 +78,10 @@ export function buildCreateBody(input: CreateBodyInput): ContainerCreateBody {
     throw new CannotCreateContainerError(HEALTHCHECK_MISSING_MESSAGE, { context: { container: container.name } });
   }
 
+  const mounts = container.mountPoints.map((mount) => dockerMount(mount, input));
   const hostConfig = applyDockerConfigOverlay(baseHostConfig(input), container.dockerConfig.hostConfig, 'hostConfig');
+  const overlayMounts = Array.isArray(hostConfig['Mounts']) ? (hostConfig['Mounts'] as unknown[]) : [];
+  hostConfig['Mounts'] = [...(overlayReplacesMounts(container) ? [] : mounts), ...overlayMounts];
   if (input.taskCgroupParent !== undefined) hostConfig['CgroupParent'] = input.taskCgroupParent;
   if (task.networkMode !== 'awsvpc') hostConfig['NetworkMode'] = task.networkMode;
   if (task.pidMode === 'host') hostConfig['PidMode'] = 'host';
@@ -75,6 +95,28 @@ export function buildCreateBody(input: CreateBodyInput): ContainerCreateBody {
   labels[LABEL_CLUSTER] = input.cluster;
 
   return { ...config, Image: String(config['Image'] ?? container.image), Labels: labels, HostConfig: hostConfig };
+}
+
+/**
+ * The host directories of the container's bind mounts, which the agent creates when missing before the
+ * create (as Docker did for `Binds`; it refuses a missing source in `Mounts`). None when the hostConfig
+ * overlay's `Binds` replaced the task's mounts.
+ */
+export function bindMountSources(task: TaskSpec, container: ContainerSpec): string[] {
+  if (overlayReplacesMounts(container)) return [];
+  const sources: string[] = [];
+  for (const mount of container.mountPoints) {
+    const volume = task.volumes.find((v) => v.name === mount.sourceVolume);
+    if (volume?.type === 'host' && volume.sourcePath && !sources.includes(volume.sourcePath)) {
+      sources.push(volume.sourcePath);
+    }
+  }
+  return sources;
+}
+
+/** Upstream decoded the overlay over the HostConfig it built, so an overlay `Binds` replaced the task's. */
+function overlayReplacesMounts(container: ContainerSpec): boolean {
+  return overlayNamesField(container.dockerConfig.hostConfig, 'hostConfig', 'Binds');
 }
 
 /**
@@ -119,7 +161,6 @@ function baseHostConfig(input: CreateBodyInput): Record<string, unknown> {
   const { container } = input;
   const hostConfig: Record<string, unknown> = {
     Links: container.links.map((link) => dockerLink(link, input)),
-    Binds: container.mountPoints.map((mount) => dockerBind(mount, input)),
     PortBindings: portBindings(container.portMappings, input.hostPorts),
     VolumesFrom: container.volumesFrom.map((from) => {
       const target = siblingRef(from.sourceContainer, input);
@@ -146,14 +187,22 @@ function siblingRef(name: string, input: CreateBodyInput): string | undefined {
   return input.dockerNamesByName?.get(name) ?? input.dockerIdsByName.get(name);
 }
 
-function dockerBind(mount: ContainerSpec['mountPoints'][number], input: CreateBodyInput): string {
+function dockerMount(mount: ContainerSpec['mountPoints'][number], input: CreateBodyInput): DockerMount {
   const volume = input.task.volumes.find((v) => v.name === mount.sourceVolume);
   if (!volume) throw createError(`Invalid volume referenced: ${mount.sourceVolume}`);
   let source: string | undefined;
+  let type: DockerMount['Type'] = 'volume';
   if (volume.type === 'unsupported') {
     throw createError(`volume ${volume.name} of type ${volume.originalType} is not supported on this host`);
   } else if (volume.type === 'host' && volume.sourcePath) {
+    // Binds read a relative source as a volume name; a Mounts bind needs an absolute path. Say which.
+    if (!isAbsolute(volume.sourcePath)) {
+      throw createError(
+        `host volume ${volume.name}: sourcePath ${JSON.stringify(volume.sourcePath)} is not an absolute path`,
+      );
+    }
     source = volume.sourcePath;
+    type = 'bind';
   } else {
     // Shared Docker volumes are named exactly after the spec (fact sheet 3.6); task-scoped ones are resolved.
     source =
@@ -165,7 +214,12 @@ function dockerBind(mount: ContainerSpec['mountPoints'][number], input: CreateBo
       `Unable to resolve volume mounts; invalid path: ${input.container.name} ${mount.sourceVolume}; ${source ?? ''} -> ${mount.containerPath}`,
     );
   }
-  return `${source}:${mount.containerPath}${mount.readOnly ? ':ro' : ''}`;
+  if (!mount.containerPath.startsWith('/')) {
+    throw createError(
+      `mount point ${mount.sourceVolume}: containerPath ${JSON.stringify(mount.containerPath)} is not an absolute path`,
+    );
+  }
+  return { Type: type, Source: source, Target: mount.containerPath, ReadOnly: mount.readOnly };
 }
 
 /** Every mapping is bound, in every network mode, as upstream does (Docker ignores bindings with `host`). */

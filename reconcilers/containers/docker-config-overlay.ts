@@ -57,6 +57,23 @@ export function applyDockerConfigOverlay(
   return result;
 }
 
+/**
+ * Whether the overlay JSON names `field` at its top level (in any letter case, with any value, `null`
+ * included): what Go's decode would have written into that field. Malformed JSON names nothing (applying
+ * it fails anyway).
+ */
+export function overlayNamesField(json: string | undefined, target: OverlayTarget, field: string): boolean {
+  if (json === undefined || json.trim() === '') return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return false;
+  }
+  if (!isPlainObject(parsed)) return false;
+  return Object.keys(parsed).some((key) => canonicalKey(TABLES[target], key) === field);
+}
+
 function overlayError(
   target: OverlayTarget,
   detail: string,

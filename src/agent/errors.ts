@@ -1,5 +1,10 @@
-/** Why the agent could not start, and which exit code that means for a supervisor (fact sheet 13). */
-export type StartFailureKind = 'recoverable' | 'terminal';
+/**
+ * Exit codes for a supervisor (fact sheet 13) and which error means which. AgentStartError itself is one of
+ * the closed set in src/errors.ts; it is re-exported here where the agent's start-up code looks for it.
+ */
+import { type ErrorCode, isEcsdError } from '../errors.js';
+
+export { AgentStartError, type StartFailureKind } from '../errors.js';
 
 export const EXIT_SUCCESS = 0;
 /** Recoverable: ecs-init restarts the agent with backoff. */
@@ -9,17 +14,40 @@ export const EXIT_TERMINAL = 5;
 /** An update was staged (ACS PerformUpdate); ecs-init restarts immediately. */
 export const EXIT_UPDATE = 42;
 
-export class AgentStartError extends Error {
-  override readonly name = 'AgentStartError';
-  constructor(
-    message: string,
-    readonly kind: StartFailureKind,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
+/**
+ * Per code: can an error of this code that stops the process end supervision? `always` — configuration
+ * (a restart reads the same config); `when-terminal` — the error's own class decides: a start check that
+ * said terminal, saved state that cannot be opened (upstream's "task engine init failure", fact sheet 13:
+ * a newer schema, an unwritable data directory); `never` — task-level and Docker errors reaching the top
+ * are a fault of the moment or a bug, and a restart is the right answer (exit 1). A record over every code,
+ * so a new code cannot be added without deciding.
+ */
+export const EXIT_POLICY: Readonly<Record<ErrorCode, 'always' | 'when-terminal' | 'never'>> = {
+  ConfigError: 'always',
+  AgentStartError: 'when-terminal',
+  StoreError: 'when-terminal',
+  StoreCorruptError: 'when-terminal',
+  DockerTimeoutError: 'never',
+  DockerApiError: 'never',
+  CannotPullContainerError: 'never',
+  CannotCreateContainerError: 'never',
+  CannotStartContainerError: 'never',
+  CannotStopContainerError: 'never',
+  CannotInspectContainerError: 'never',
+  ContainerVanishedError: 'never',
+  OutOfMemoryError: 'never',
+  TaskStateError: 'never',
+  TaskValidationError: 'never',
+  DependencyError: 'never',
+  DryRunMutationError: 'never',
+  QueueFullError: 'never',
+  InternalError: 'never',
+};
 
-  get exitCode(): number {
-    return this.kind === 'terminal' ? EXIT_TERMINAL : EXIT_RECOVERABLE;
-  }
+/** The exit code for an error that stops the agent: 5 (terminal) or 1 (recoverable). Unknown errors: 1. */
+export function exitCodeFor(error: unknown): typeof EXIT_TERMINAL | typeof EXIT_RECOVERABLE {
+  if (!isEcsdError(error)) return EXIT_RECOVERABLE;
+  const policy = EXIT_POLICY[error.code];
+  const terminal = policy === 'always' || (policy === 'when-terminal' && error.terminal);
+  return terminal ? EXIT_TERMINAL : EXIT_RECOVERABLE;
 }

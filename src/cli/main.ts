@@ -12,7 +12,7 @@
  * short-lived) ran ~14 scavenges of 2-8 ms each; with 8 MiB there are two. The price is ~6 MiB of peak RSS.
  * (V8 reads these flags only at start-up; v8.setFlagsFromString is too late.)
  */
-import { AgentStartError, EXIT_RECOVERABLE, EXIT_SUCCESS, EXIT_TERMINAL } from '../agent/errors.js';
+import { EXIT_RECOVERABLE, EXIT_SUCCESS, EXIT_TERMINAL, exitCodeFor } from '../agent/errors.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, configPrintJson, formatConfigPrint, loadConfig } from '../config/index.js';
 import { type ClosableLogger, createLogger } from '../logging/index.js';
@@ -77,15 +77,14 @@ function loadConfigOrExit(args: ParsedArgs): ReturnType<typeof loadConfig> | und
 
 async function runAgent(loaded: ReturnType<typeof loadConfig>): Promise<number> {
   const { config } = loaded;
-  const logger = createLogger({
-    level: config.logLevel,
-    levelOnInstance: config.logLevelOnInstance,
-    format: config.logOutputFormat,
-    ...(config.logFile ? { file: config.logFile } : {}),
-    rolloverType: config.logRolloverType,
-    maxFileSizeMB: config.logMaxFileSizeMB,
-    maxRollCount: config.logMaxRollCount,
-  });
+  let logger: ClosableLogger;
+  try {
+    logger = openLogger(config);
+  } catch (error) {
+    // The log file's options are configuration too: a ConfigError here exits 5 like any other.
+    process.stderr.write(`ecsd: cannot set up logging: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodeFor(error);
+  }
   for (const warning of loaded.warnings) logger.warn(warning);
   const { startAgent } = await import('../agent/agent.js');
   let agent: Awaited<ReturnType<typeof startAgent>>;
@@ -110,16 +109,27 @@ async function runAgent(loaded: ReturnType<typeof loadConfig>): Promise<number> 
   return EXIT_SUCCESS;
 }
 
+function openLogger(config: ReturnType<typeof loadConfig>['config']): ClosableLogger {
+  return createLogger({
+    level: config.logLevel,
+    levelOnInstance: config.logLevelOnInstance,
+    format: config.logOutputFormat,
+    ...(config.logFile ? { file: config.logFile } : {}),
+    rolloverType: config.logRolloverType,
+    maxFileSizeMB: config.logMaxFileSizeMB,
+    maxRollCount: config.logMaxRollCount,
+  });
+}
+
+/** One mapping from error to exit code (agent/errors.ts `exitCodeFor`): 5 ends supervision, 1 restarts. */
 async function exitFor(error: unknown, logger: ClosableLogger): Promise<number> {
-  let code = EXIT_RECOVERABLE;
+  const code = exitCodeFor(error);
   if (error instanceof ConfigError) {
-    logger.crit('invalid configuration', { error: error.message });
-    code = EXIT_TERMINAL;
-  } else if (error instanceof AgentStartError) {
-    logger.crit('agent could not start', { error: error.message, cause: error.cause });
-    code = error.exitCode;
+    logger.crit('invalid configuration', { error: error.message, ...error.context });
+  } else if (error instanceof Error) {
+    logger.crit('agent could not start', { error: error.message, cause: error.cause, exitCode: code });
   } else {
-    logger.crit('agent could not start', { error });
+    logger.crit('agent could not start', { error, exitCode: code });
   }
   await logger.close();
   return code;
@@ -135,6 +145,7 @@ main(process.argv.slice(2)).then(
     process.stderr.write(
       `ecsd: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exitCode = EXIT_RECOVERABLE;
+    // Still the one mapping: a ConfigError that escapes from anywhere is terminal (5), anything else 1.
+    process.exitCode = exitCodeFor(error);
   },
 );

@@ -3,7 +3,7 @@
  * The env-var parsing (ECS_LOGLEVEL, ECS_LOG_ROLLOVER_TYPE, …) lives in src/config/; this file only
  * describes the already-parsed values (fact sheet section 11).
  */
-import { EcsdError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { Logger, LogLevel } from './types.js';
 
 export const LOG_OUTPUT_FORMATS = ['logfmt', 'json'] as const;
@@ -76,8 +76,6 @@ export function validateLoggerOptions(options: LoggerOptions): void {
   }
   if (options.file !== undefined && options.file.trim() === '') problems.push('file is empty');
   if (problems.length > 0) {
-    throw new EcsdError('ConfigError', `Invalid logger options: ${problems.join(', ')}`, 'terminal', {
-      context: { problems },
-    });
+    throw new ConfigError(`Invalid logger options: ${problems.join(', ')}`, { context: { problems } });
   }
 }

@@ -11,7 +11,7 @@
  * (`<file>.txt`) beside the log and only knows the rolls it made itself, while seelog (and this code)
  * scan the directory, so rolls left by an earlier run or by the upstream agent are counted too.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createStream, type Options as RfsOptions } from 'rotating-file-stream';
@@ -21,6 +21,12 @@ import type { LogFields } from './types.js';
 
 /** Upstream: `maxsize = MaxFileSizeMB * 1000000` bytes (decimal megabytes). */
 export const BYTES_PER_LOG_MB = 1_000_000;
+
+/**
+ * The log holds task details (names, images, stop reasons, errors): owner-only. Rolls are renames of the
+ * active file, so they keep its mode.
+ */
+export const LOG_FILE_MODE = 0o600;
 
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
 
@@ -86,6 +92,27 @@ function largestRollNumber(file: string): number {
   return newest === undefined ? 0 : Number(newest.slice(basename(file).length + 1));
 }
 
+/**
+ * The active file and every roll of it (either naming) left by an earlier run, an older ecsd or the upstream
+ * agent, brought to 0600 when looser. Returns the paths changed. Synchronous: once, at start-up.
+ */
+function tightenLogFiles(file: string): string[] {
+  const dir = dirname(file);
+  const names = readdirSync(dir);
+  const base = basename(file);
+  const ours = [base, ...selectRolls(names, base, 'size'), ...selectRolls(names, base, 'hourly')];
+  const changed: string[] = [];
+  for (const name of ours) {
+    const path = join(dir, name);
+    if (!existsSync(path)) continue;
+    const stat = statSync(path);
+    if (!stat.isFile() || (stat.mode & 0o777 & ~LOG_FILE_MODE) === 0) continue;
+    chmodSync(path, LOG_FILE_MODE);
+    changed.push(path);
+  }
+  return changed;
+}
+
 export interface RotatingFileOptions {
   file: string;
   rolloverType: LogRolloverType;
@@ -108,6 +135,13 @@ export function createRotatingFileOutput(options: RotatingFileOptions): Rotating
   // Synchronous on purpose: it runs once at start-up, and a missing directory is upstream's normal case
   // (ecs-init mounts /log but the agent creates the file).
   mkdirSync(dirname(file), { recursive: true });
+  const tightened = tightenLogFiles(file);
+  if (tightened.length > 0) {
+    options.onProblem('warn', 'Log files were readable by others; tightened them to owner-only', {
+      files: tightened,
+      mode: LOG_FILE_MODE.toString(8),
+    });
+  }
 
   let generator: (time: number | Date | null, index?: number) => string;
   let rfsOptions: RfsOptions;
@@ -131,6 +165,8 @@ export function createRotatingFileOutput(options: RotatingFileOptions): Rotating
       rfsOptions = {};
   }
 
+  // `mode` is what rotating-file-stream opens a new active file with (after a roll too).
+  rfsOptions.mode = LOG_FILE_MODE;
   const stream = createStream(generator as (time: number | Date, index?: number) => string, rfsOptions);
   // rotating-file-stream 3.2.x reads time only through its `now()` method; pointing it at our clock makes
   // the hourly boundary follow the same time as the line timestamps (and lets tests drive it).

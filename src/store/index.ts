@@ -97,7 +97,7 @@ function openOrQuarantine(
   logger: Logger,
 ): { db: Database; quarantinedPath?: string } {
   try {
-    return { db: openDatabaseFile(path, clock.nowMs()) };
+    return { db: openDatabaseFile(path, clock.nowMs(), logger) };
   } catch (error) {
     if (!(error instanceof StoreCorruptError)) throw error;
     const quarantinedPath = quarantineDatabaseFiles(path, clock.nowMs());
@@ -108,7 +108,7 @@ function openOrQuarantine(
       ...error.context,
     });
     // A second failure on a brand-new file is not the old file's fault: let it surface as it is.
-    return { db: openDatabaseFile(path, clock.nowMs()), quarantinedPath };
+    return { db: openDatabaseFile(path, clock.nowMs(), logger), quarantinedPath };
   }
 }
 
@@ -134,7 +134,9 @@ function syncIdentity(store: DesiredStateStore, identityFile: InstanceIdentityFi
   const saved = identityFile.read();
   if (saved === undefined) return;
   store.saveInstance(saved);
-  logger.info('store: restored the container instance identity from the side file', {
+  // Only a store that lost its state (quarantined, or the file removed) has no instance but a side file.
+  logger.warn('store: restored the container instance identity from the side file', {
+    reason: 'the database holds no instance: it was quarantined or removed, and its tasks are gone',
     path: identityFile.path,
     cluster: saved.cluster,
     containerInstanceArn: saved.containerInstanceArn,

@@ -8,6 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { StoreCorruptError, StoreError } from '../errors.js';
+import { type Logger, silentLogger } from '../logging/types.js';
 import { isCorruptionError } from './sqlite-errors.js';
 
 export interface Migration {
@@ -156,7 +157,12 @@ export function currentSchemaVersion(db: Database): number {
  * Brings `db` up to the last migration in `migrations`. Throws StoreError (terminal) for a newer database and
  * StoreCorruptError for a file that holds tables but no `schema_version` (not ours, or damaged).
  */
-export function migrate(db: Database, nowMs: number, migrations: readonly Migration[] = MIGRATIONS): MigrationResult {
+export function migrate(
+  db: Database,
+  nowMs: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+  logger: Logger = silentLogger,
+): MigrationResult {
   assertContiguous(migrations);
   const latest = migrations.length;
   if (!hasTable(db, 'schema_version')) {
@@ -175,8 +181,19 @@ export function migrate(db: Database, nowMs: number, migrations: readonly Migrat
       { errorClass: 'terminal', context: { schemaVersion: fromVersion, supportedVersion: latest } },
     );
   }
+  const pending = migrations.slice(fromVersion);
+  if (fromVersion === 0) {
+    logger.info('store: creating the database schema', { toVersion: latest });
+  } else if (pending.length > 0) {
+    // An existing store changes shape: worth a line an operator sees, with what changes and why.
+    logger.warn('store: migrating the database schema', {
+      fromVersion,
+      toVersion: latest,
+      reason: `this ecsd needs schema version ${latest}: ${pending.map((m) => `${m.version} ${m.description}`).join('; ')}`,
+    });
+  }
   const record = db.prepare('INSERT INTO schema_version (version, description, applied_at_ms) VALUES (?, ?, ?)');
-  for (const migration of migrations.slice(fromVersion)) {
+  for (const migration of pending) {
     try {
       db.transaction(() => {
         db.exec(migration.sql);

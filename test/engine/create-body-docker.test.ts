@@ -8,14 +8,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { buildCreateBody, dockerContainerName } from '../../reconcilers/containers/create-body.js';
+import { ensureBindMountSources } from '../../reconcilers/containers/bind-sources.js';
+import { bindMountSources, buildCreateBody, dockerContainerName } from '../../reconcilers/containers/create-body.js';
 import { createDockerEngine, type DockerEngine, type ObservedContainer } from '../../src/docker/index.js';
 import { silentLogger } from '../../src/logging/types.js';
 import type { TaskSpec } from '../../src/model/task.js';
 import { parseTaskDefinitionFile, taskDefinitionToTaskSpec } from '../../src/sources/local/index.js';
+import { containerSpec, taskSpecWith } from '../helpers/specs.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const RUN = randomUUID().slice(0, 8);
@@ -149,5 +152,75 @@ test('pipeline.json: the producer writes the shared volume and exits 0, then the
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.true(logs.includes('written by producer'), logs);
-  t.regex(dockerInspect(consumer, '{{json .HostConfig.Binds}}'), /ecs-pipeline-1-shared-[0-9a-f]{20}:\/data:ro/);
+  t.is(dockerInspect(consumer, '{{json .HostConfig.Binds}}'), 'null', 'no source:target:options strings');
+  const [mount] = JSON.parse(dockerInspect(consumer, '{{json .HostConfig.Mounts}}')) as Array<Record<string, unknown>>;
+  t.is(mount?.['Type'], 'volume');
+  t.regex(String(mount?.['Source']), /^ecs-pipeline-1-shared-[0-9a-f]{20}$/);
+  t.is(mount?.['Target'], '/data');
+  t.is(mount?.['ReadOnly'], true);
+});
+
+test('a bind mount of a missing host dir and a named volume run through HostConfig.Mounts; a ":z" path stays a path', async (t) => {
+  const hostDir = mkdtempSync(join(tmpdir(), 'ecsd-mounts-'));
+  t.teardown(() => rmSync(hostDir, { recursive: true, force: true }));
+  const missing = join(hostDir, 'not', 'yet');
+  const volume = `ecsd-test-mounts-${RUN}`;
+  await engine.createVolume({ name: volume, driver: 'local', driverOpts: {}, labels: { 'ecsd-test.run': RUN } });
+  t.teardown(() => engine.removeVolume(volume).catch(() => {}));
+  const app = containerSpec('app', {
+    image: 'ecsd-test/busybox:latest',
+    command: [
+      'sh',
+      '-c',
+      'echo from-container > /host/out && cat /conf/hello && echo kept > /vol/file && cat /vol/file && ' +
+        "echo relabel-free > '/data:z/x' && ls -d '/data:z' && (touch /conf/nope 2>/dev/null || echo conf-is-ro) && " +
+        'exec sleep 2147483647',
+    ],
+    mountPoints: [
+      { sourceVolume: 'out', containerPath: '/host', readOnly: false },
+      { sourceVolume: 'conf', containerPath: '/conf', readOnly: true },
+      { sourceVolume: 'data', containerPath: '/vol', readOnly: false },
+      { sourceVolume: 'out', containerPath: '/data:z', readOnly: false },
+    ],
+  });
+  mkdirSync(join(hostDir, 'conf'));
+  writeFileSync(join(hostDir, 'conf', 'hello'), 'hello from the host\n');
+  const spec = taskSpecWith(
+    `arn:aws:ecs:local:000000000000:task/${CLUSTER}/${randomBytes(16).toString('hex')}`,
+    [app],
+    {
+      family: 'mounts',
+      version: '1',
+      volumes: [
+        { name: 'out', type: 'host', sourcePath: missing },
+        { name: 'conf', type: 'host', sourcePath: join(hostDir, 'conf') },
+        { name: 'data', type: 'host' },
+      ],
+    },
+  );
+  // What the executor does before the create: Docker would refuse the missing source of a Mounts bind.
+  t.deepEqual(ensureBindMountSources(bindMountSources(spec, app)), [missing]);
+  const id = await createAndStart(t, spec, 'app', new Map([['data', volume]]), new Map());
+  await waitForState(id, (c) => c.running);
+  let logs = '';
+  await waitFor(
+    'the container to report its mounts',
+    () => {
+      logs = execFileSync('docker', ['logs', id], { encoding: 'utf8' });
+      return logs.includes('conf-is-ro') ? logs : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 100 },
+  );
+  t.regex(logs, /hello from the host/);
+  t.regex(logs, /kept/);
+  t.regex(logs, /\/data:z/);
+  t.is(readFileSync(join(missing, 'out'), 'utf8'), 'from-container\n', 'the created host dir is the one mounted');
+  t.is(readFileSync(join(missing, 'x'), 'utf8'), 'relabel-free\n', '"/data:z" is a mount target, literally');
+  t.is(dockerInspect(id, '{{json .HostConfig.Binds}}'), 'null');
+  const mounts = JSON.parse(dockerInspect(id, '{{json .Mounts}}')) as Array<Record<string, unknown>>;
+  const target = mounts.find((m) => m['Destination'] === '/data:z');
+  t.truthy(target, 'mounted at the literal path');
+  t.is(target?.['Mode'], '', 'no relabelling or other option reached Docker');
+  t.is(target?.['Propagation'], 'rprivate');
+  t.deepEqual(mounts.map((m) => m['Destination']).sort(), ['/conf', '/data:z', '/host', '/vol']);
 });
