@@ -58,10 +58,6 @@ export class KindStore<T> {
     for (const name of Object.keys(options.indexes ?? {})) this.#indexes.set(name, new Map());
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   get(key: string): T | undefined {
     return this.#entries.get(key)?.object;
   }
@@ -118,13 +114,6 @@ export class KindStore<T> {
     }
     // Removals older than this list are superseded by it: a later observation of the key is newer anyway.
     for (const [key, op] of this.#removedAtOp) if (op < listOp) this.#removedAtOp.delete(key);
-  }
-
-  /** Forgets every removal record (the informer stopped). */
-  clear(): void {
-    this.#entries.clear();
-    this.#removedAtOp.clear();
-    for (const index of this.#indexes.values()) index.clear();
   }
 
   #index(key: string, object: T): void {

@@ -9,6 +9,7 @@
  * the event stream reconnects (events of the gap are lost), and periodically as insurance (±10 % jitter, so
  * agents do not relist in lockstep). Idle cost: one list call per kind per resync period, nothing per object.
  */
+import { setMaxListeners } from 'node:events';
 import { type Clock, systemClock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logging/types.js';
@@ -79,6 +80,9 @@ export function createInformer(options: InformerOptions): Informer {
   const logger = options.logger.child({ module: 'docker-informer' });
   const kinds = new Set<DockerObjectKind>(options.kinds ?? DOCKER_OBJECT_KINDS);
   const abort = new AbortController();
+  // Every call of the informer carries this one signal, and each adds a listener for as long as it runs; a
+  // burst of event-driven inspects legitimately exceeds Node's default warning threshold of 10.
+  setMaxListeners(0, abort.signal);
 
   let state: InformerState = 'idle';
   let isSynced = false;
