@@ -7,7 +7,7 @@ import { createInformer, type Informer } from '../src/docker/informer.js';
 import { normalizeImageRef } from '../src/docker/informer-images.js';
 import { DOCKER_OBJECT_KINDS, type InformerChange, LABEL_TASK_ARN } from '../src/docker/types.js';
 import { silentLogger } from '../src/logging/types.js';
-import { FakeClock } from './helpers/fake-clock.js';
+import { FakeClock, flushAsync } from './helpers/fake-clock.js';
 import { FakeDockerEngine } from './helpers/fake-docker-engine.js';
 
 const COALESCE_MS = 10;
@@ -173,4 +173,24 @@ test('networks: all cached by ID and name; a created one appears through its eve
     f.changes.filter((c) => c.kind === 'network' && c.id === created.id).map((c) => c.type),
     ['added', 'deleted'],
   );
+});
+
+test('a list answered after a newer inspect neither undoes it nor drops what that inspect found', async (t) => {
+  const f = setup();
+  f.engine.putImage({ id: BUSYBOX_ID, repoTags: ['busybox:latest'] }, { event: false });
+  await f.informer.start();
+  const held = f.engine.hold('listImages');
+  const relisted = f.informer.relist();
+  await flushAsync();
+  // While the list (a snapshot without these changes) is on its way, events bring a tag and a new image.
+  f.engine.putImage({ id: BUSYBOX_ID, repoTags: ['busybox:latest', 'busybox:1.36'] }, { event: 'tag' });
+  f.engine.putImage({ id: NEWER_BUSYBOX_ID, repoTags: ['app:1'] });
+  await f.informer.images.refresh(BUSYBOX_ID);
+  await f.informer.images.refresh('app:1');
+  held.release();
+  await relisted;
+  t.deepEqual(f.informer.images.get(BUSYBOX_ID)?.repoTags, ['busybox:1.36', 'busybox:latest']);
+  t.is(f.informer.images.get('app:1')?.id, NEWER_BUSYBOX_ID);
+  await f.informer.relist();
+  t.is(f.informer.images.all().length, 2, 'and the next list agrees');
 });
