@@ -271,3 +271,95 @@ test('an agent restarted on an empty store computes the same task ARN and revisi
   t.true(report.started.includes(changed));
   for (const record of running) t.is(task(empty, record.arn).version, record.version, record.family);
 });
+
+// ---- §1 limits and policy, applied by the source ----------------------------------------------------------
+
+test('a definition with more than 10 containers is refused, naming the file and the field', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  const containers = [...Array(11).keys()].map((i) => ({ name: `c${i}`, image: 'x', memory: 8, command: ['true'] }));
+  writeFileSync(join(dir, 'many.json'), JSON.stringify({ family: 'many', containerDefinitions: containers }));
+  const report = await source(dir, memoryStore(t)).syncOnce();
+  t.is(
+    errorOf(report, 'many.json'),
+    'many.json: containerDefinitions: must have at most 10 items (the RegisterTaskDefinition limit)',
+  );
+});
+
+test('a container name outside letters, digits, hyphens and underscores is refused', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  writeFileSync(join(dir, 'web.json'), definition('web').replace('"main"', '"web.app"'));
+  writeFileSync(join(dir, 'long.json'), definition('long').replace('"main"', `"${'a'.repeat(256)}"`));
+  const report = await source(dir, memoryStore(t)).syncOnce();
+  for (const file of ['web.json', 'long.json']) {
+    t.regex(
+      errorOf(report, file),
+      /containerDefinitions\[0\]\.name: must be 1-255 letters, digits, hyphens and underscores/,
+    );
+  }
+});
+
+test('ECS_DISABLE_PRIVILEGED: a privileged container is refused with the reason', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  writeFileSync(join(dir, 'root.json'), definition('root', ['true'], { privileged: true }));
+  const policy = { disablePrivileged: true, allowSensitiveHostMounts: false };
+  const report = await source(dir, memoryStore(t), { policy }).syncOnce();
+  t.is(
+    errorOf(report, 'root.json'),
+    'root.json: containerDefinitions[0].privileged: privileged containers are disabled on this host (ECS_DISABLE_PRIVILEGED=true)',
+  );
+  t.deepEqual(report.started, []);
+});
+
+test('pidMode and ipcMode "task" are refused instead of silently ignored', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  writeFileSync(join(dir, 'pid.json'), definition('pid', ['true'], {}, { pidMode: 'task' }));
+  writeFileSync(join(dir, 'ipc.json'), definition('ipc', ['true'], {}, { ipcMode: 'task' }));
+  const report = await source(dir, memoryStore(t)).syncOnce();
+  t.regex(
+    errorOf(report, 'pid.json'),
+    /^pid\.json: pidMode: "task" is refused: task-level pid\/ipc namespaces are not supported yet/,
+  );
+  t.regex(errorOf(report, 'ipc.json'), /^ipc\.json: ipcMode: "task" is refused/);
+  t.deepEqual(report.started, []);
+});
+
+function mounting(family: string, sourcePath: string, containerPath: string): string {
+  return definition(
+    family,
+    ['true'],
+    { mountPoints: [{ sourceVolume: 'v', containerPath }] },
+    { volumes: [{ name: 'v', host: { sourcePath } }] },
+  );
+}
+
+test('a containerPath carrying mount options (/data:z, /mnt:rshared) is refused', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  writeFileSync(join(dir, 'relabel.json'), mounting('relabel', '/srv', '/data:z'));
+  writeFileSync(join(dir, 'shared.json'), mounting('shared', '/srv', '/mnt:rshared'));
+  const report = await source(dir, memoryStore(t)).syncOnce();
+  for (const file of ['relabel.json', 'shared.json']) {
+    t.regex(errorOf(report, file), /containerDefinitions\[0\]\.mountPoints\[0\]\.containerPath: must not contain ":"/);
+  }
+});
+
+test('a bind mount of / or of the data directory is refused unless the operator allows it', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  const dataDir = tempDir(t, 'data');
+  writeFileSync(join(dir, 'root.json'), mounting('root', '/', '/host'));
+  writeFileSync(join(dir, 'db.json'), mounting('db', join(dataDir, 'db'), '/db'));
+  writeFileSync(join(dir, 'fine.json'), mounting('fine', '/srv/www', '/www'));
+  const policy = { disablePrivileged: false, allowSensitiveHostMounts: false, dataDir };
+  const refused = await source(dir, memoryStore(t), { policy }).syncOnce();
+  t.regex(
+    errorOf(refused, 'root.json'),
+    /volumes\[0\]\.host\.sourcePath: a bind mount of the host root "\/" is refused/,
+  );
+  t.regex(errorOf(refused, 'db.json'), /volumes\[0\]\.host\.sourcePath: .* overlaps the agent's data directory/);
+  t.is(refused.started.length, 1, 'fine.json starts');
+
+  const allowed = await source(dir, memoryStore(t), {
+    policy: { ...policy, allowSensitiveHostMounts: true },
+  }).syncOnce();
+  t.deepEqual(allowed.invalid, []);
+  t.is(allowed.started.length, 3);
+});
