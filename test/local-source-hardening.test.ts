@@ -11,6 +11,7 @@ import { ConfigError } from '../src/config/errors.js';
 import { StoreError } from '../src/errors.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import { LocalTaskSource, type LocalTaskSourceOptions } from '../src/sources/local/index.js';
+import { jsonSyntaxErrorPosition } from '../src/sources/local/json-syntax-position.js';
 import type { DesiredStateStore } from '../src/store/records.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -195,6 +196,7 @@ test('a store write that fails on a full disk marks nothing; retries with backof
   t.teardown(() => src.stop());
 
   await src.start();
+  t.false(src.ready, 'not ready while nothing was written: nothing may be stopped as an orphan yet');
   await waitFor('every file stored once', async () => {
     await clock.advanceAsync(1_000);
     return real.listTasks().length === files;
@@ -208,6 +210,8 @@ test('a store write that fails on a full disk marks nothing; retries with backof
     real.listTasks().every((record) => record.desiredStatus === 'RUNNING'),
     'no task stopped',
   );
+  t.true(src.ready);
+  await src.whenReady();
   t.is(await metrics.sampleValue('ecs_agent_store_write_errors_total', { reason: 'disk_full' }), 5);
   const failures = src.log.lines.filter((line) => /store write failed/.test(line.msg));
   t.is(failures.length, 1, 'one log line per episode, not one per attempt');
@@ -362,4 +366,38 @@ test('a bind mount of / or of the data directory is refused unless the operator 
   }).syncOnce();
   t.deepEqual(allowed.invalid, []);
   t.is(allowed.started.length, 3);
+});
+
+test('the JSON error locator agrees with JSON.parse on validity and with V8 on positions it reports', (t) => {
+  const texts = [
+    '{}',
+    ' [1, -2.5e+3, "a\\u00e9\\n", true, false, null, {"k": []}] ',
+    '{"a":1',
+    '{"a" 1}',
+    '[1,]',
+    '"abc',
+    '{"a":1}x',
+    '',
+    'tru',
+    '01',
+    '"\\x"',
+    '{"a":"\u0001"}',
+    '[1 2]',
+    '{,}',
+  ];
+  for (const text of texts) {
+    let v8Offset: number | undefined;
+    let valid = true;
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      valid = false;
+      const match = /at position (\d+)/.exec((error as Error).message);
+      if (match) v8Offset = Number(match[1]);
+    }
+    const position = jsonSyntaxErrorPosition(text);
+    t.is(position === undefined, valid, JSON.stringify(text));
+    if (v8Offset !== undefined && position !== undefined) t.is(position.column, v8Offset + 1, JSON.stringify(text));
+  }
+  t.deepEqual(jsonSyntaxErrorPosition('{\n  "a": 1,\n  "b": ]\n}'), { line: 3, column: 8 });
 });

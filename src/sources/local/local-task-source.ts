@@ -99,6 +99,10 @@ export class LocalTaskSource {
   private lastFingerprint: string | undefined;
   private lastDirectoryProblem: string | undefined;
   private synced = false;
+  private markReady: () => void = () => undefined;
+  private readonly readyPromise = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
   private chain: Promise<unknown> = Promise.resolve();
   private failedAttempts = 0;
   private watcher: FSWatcher | undefined;
@@ -119,9 +123,17 @@ export class LocalTaskSource {
     return this.lifecycle;
   }
 
-  /** Whether a sync has been written: until then the store does not yet say what the directory wants. */
+  /**
+   * Whether a sync has been written: until then the store does not yet say what the directory wants, so
+   * nothing may be stopped as "belonging to no desired task" (the kubelet's sourcesReady).
+   */
   get ready(): boolean {
     return this.synced;
+  }
+
+  /** Resolves once `ready` (after start(), possibly later than it when the first store write failed). */
+  whenReady(): Promise<void> {
+    return this.readyPromise;
   }
 
   /** Files rejected by the last sync, with the reason (for metrics and the CLI). */
@@ -244,7 +256,10 @@ export class LocalTaskSource {
     report.unchanged = plan.unchanged;
     this.logInvalid(report.invalid);
     this.lastInvalid = report.invalid;
-    this.synced = true;
+    if (!this.synced) {
+      this.synced = true;
+      this.markReady();
+    }
   }
 
   private async readFileCached(name: string, identity: string | undefined): Promise<FileRead | undefined> {
