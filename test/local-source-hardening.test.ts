@@ -4,7 +4,7 @@
  * restored file, and an agent restarted on an empty store. Each test is named after the behaviour it pins.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { ConfigError } from '../src/config/errors.js';
@@ -149,6 +149,23 @@ test('start() refuses a tasks directory owned by another user than the agent', a
   const error = await t.throwsAsync(async () => source(dir, memoryStore(t), { agentUid }).start());
   t.true(error instanceof ConfigError);
   t.regex(error!.message, /owned by uid \d+, not by the agent's uid \d+ or root/);
+});
+
+test('start() refuses a tasks directory inside a directory others can write to (they could swap it)', async (t) => {
+  const parent = tempDir(t, 'parent');
+  const dir = join(parent, 'tasks');
+  mkdirSync(dir, { mode: 0o755 });
+  chmodSync(parent, 0o777);
+  const error = await t.throwsAsync(async () => source(dir, memoryStore(t)).start());
+  t.true(error instanceof ConfigError);
+  t.true(error!.message.includes(`has a parent directory ${parent} writable by group or others`), error!.message);
+
+  // Sticky, like /tmp: only an entry's owner may rename it, so the directory cannot be swapped.
+  chmodSync(parent, 0o1777);
+  const src = source(dir, memoryStore(t));
+  await src.start();
+  t.is(src.state, 'running');
+  src.stop();
 });
 
 test('a task file writable by others is refused; the directory around it is safe', async (t) => {

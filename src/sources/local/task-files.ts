@@ -2,8 +2,8 @@
  * Reading the task directory without trusting what is in it. Whoever can write there can run privileged
  * containers as root, and anything can be named `*.json`: a FIFO (opening it blocks), `/dev/zero` (reading
  * it never ends), a symlink to `/etc/shadow`. So:
- *   - the directory, and each file, must be owned by the agent's user (or root) and not be writable by
- *     group or others;
+ *   - the directory, each directory above it (unless sticky, like /tmp) and each file must be owned by
+ *     the agent's user (or root) and not be writable by group or others;
  *   - only regular files are read, symlinks included when they lead to one (a symlink is placed by the
  *     directory's owner, like the file itself). The kind is checked with `stat` before opening, so no
  *     FIFO or device is ever opened; the open is `O_NONBLOCK`, and `fstat` on the opened descriptor must
@@ -13,14 +13,15 @@
  *   - errors name the file and the problem, never its content.
  */
 import { constants, type Stats } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { errorMessage } from '../../errors.js';
 
 /** ECS's RegisterTaskDefinition limit for a whole task definition; ecsd reads no more of a file. */
 export const TASK_FILE_MAX_BYTES = 64 * 1024;
 
 const GROUP_OR_OTHER_WRITE = 0o022;
+const STICKY = 0o1000;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 /** `*.json`, ignoring hidden files (editor swap and lock files such as `.#web.json`). */
@@ -48,10 +49,31 @@ export async function directoryProblem(dir: string, agentUid: number): Promise<s
     return `does not exist or cannot be read (${errorMessage(error)})`;
   }
   if (!st.isDirectory()) return `is not a directory (${kindOf(st)})`;
-  const problem = ownershipProblem(st, agentUid);
+  const problem = ownershipProblem(st, agentUid) ?? (await ancestorProblem(dir, agentUid));
   return problem === undefined
     ? undefined
     : `${problem}: whoever can write there can run privileged containers as root`;
+}
+
+/**
+ * A directory above the tasks directory that someone else can write to lets them rename the tasks
+ * directory away and put their own in its place (sshd's StrictModes checks the same). A sticky directory
+ * such as /tmp is fine: there only an entry's owner may rename it.
+ */
+async function ancestorProblem(dir: string, agentUid: number): Promise<string | undefined> {
+  let current: string;
+  try {
+    current = await realpath(dir);
+  } catch (error) {
+    return `cannot be resolved (${errorMessage(error)})`;
+  }
+  for (let parent = dirname(current); parent !== current; current = parent, parent = dirname(parent)) {
+    const st = await stat(parent);
+    if ((st.mode & STICKY) !== 0 && (st.uid === agentUid || st.uid === 0)) continue;
+    const problem = ownershipProblem(st, agentUid);
+    if (problem !== undefined) return `has a parent directory ${parent} ${problem}`;
+  }
+  return undefined;
 }
 
 /**
