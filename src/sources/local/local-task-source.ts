@@ -76,6 +76,7 @@ export interface SyncReport {
 export type LocalTaskSourceState = 'idle' | 'running' | 'stopped';
 
 const DEFAULT_WATCH_DEBOUNCE_MS = 50;
+const READ_CONCURRENCY = 8;
 
 const emptyReport = (): SyncReport => ({ started: [], stopped: [], invalid: [], unchanged: 0 });
 
@@ -199,9 +200,16 @@ export class LocalTaskSource {
     }
     this.lastDirectoryProblem = undefined;
     const reads = new Map<string, FileRead>();
-    for (const [name, identity] of scan) {
-      const read = await this.readFileCached(name, identity);
-      if (read) reads.set(name, read);
+    const entries = [...scan];
+    // A few reads at a time: the thread pool works in parallel, and a directory of thousands of files
+    // cannot exhaust file descriptors.
+    for (let i = 0; i < entries.length; i += READ_CONCURRENCY) {
+      const batch = entries.slice(i, i + READ_CONCURRENCY);
+      const results = await Promise.all(batch.map(([name, identity]) => this.readFileCached(name, identity)));
+      batch.forEach(([name], k) => {
+        const read = results[k];
+        if (read) reads.set(name, read);
+      });
     }
     for (const name of this.readCache.keys()) if (!reads.has(name)) this.readCache.delete(name);
 
