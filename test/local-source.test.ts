@@ -1,73 +1,29 @@
 /**
  * LocalTaskSource against the real store (in memory, and on disk for the restart cases) and a temp
- * directory: add → task put, change → old stopped + new ARN at the next revision, remove → stopped,
+ * directory: add → task put, change → old stopped + new ARN and the new content's revision, remove → stopped,
  * an invalid file is named with its field and leaves every other task (and its own earlier task) alone.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { systemClock } from '../src/clock.js';
-import type { LogFields, Logger } from '../src/logging/types.js';
 import { taskIdFromArn } from '../src/model/task.js';
-import { LocalTaskSource, type LocalTaskSourceOptions } from '../src/sources/local/index.js';
+import {
+  canonicalJson,
+  LocalTaskSource,
+  type LocalTaskSourceOptions,
+  localRevision,
+} from '../src/sources/local/index.js';
 import { openStore } from '../src/store/index.js';
-import type { DesiredStateStore, TaskRecord } from '../src/store/records.js';
+import type { DesiredStateStore } from '../src/store/records.js';
 import { FakeClock } from './helpers/fake-clock.js';
+import { waitFor } from './helpers/wait-for.js';
+import { CLUSTER, capturingLogger, definition, memoryStore, task, tempDir } from './local-source-helpers.js';
 
-const CLUSTER = 'local-test';
-
-interface Captured {
-  level: string;
-  msg: string;
-  fields: LogFields;
-}
-
-function capturingLogger(lines: Captured[] = []): Logger & { lines: Captured[] } {
-  const make = (bindings: LogFields): Logger => {
-    const log =
-      (level: string) =>
-      (msg: string, fields: LogFields = {}): void => {
-        lines.push({ level, msg, fields: { ...bindings, ...fields } });
-      };
-    return {
-      debug: log('debug'),
-      info: log('info'),
-      warn: log('warn'),
-      error: log('error'),
-      crit: log('crit'),
-      child: (more) => make({ ...bindings, ...more }),
-      flush: async () => {},
-    };
-  };
-  return Object.assign(make({}), { lines });
-}
-
-function tempDir(t: ExecutionContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `ecsd-${prefix}-`));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function memoryStore(t: ExecutionContext): DesiredStateStore {
-  const { store } = openStore({ dataDir: '', checkpoint: false, logger: capturingLogger() });
-  t.teardown(() => store.close());
-  return store;
-}
-
-function definition(
-  family: string,
-  command: string[] = ['sleep', '3600'],
-  extra: Record<string, unknown> = {},
-): string {
-  return `${JSON.stringify(
-    {
-      family,
-      containerDefinitions: [{ name: 'main', image: 'ecsd-test/busybox:latest', memory: 32, command, ...extra }],
-    },
-    null,
-    2,
-  )}\n`;
+/** What a file's text makes its revision: derived from the canonical definition (local-task-identity.ts). */
+function revisionOf(text: string): string {
+  return localRevision(canonicalJson(JSON.parse(text)));
 }
 
 function source(
@@ -88,17 +44,11 @@ function source(
   return Object.assign(created, { log: logger });
 }
 
-function task(store: DesiredStateStore, arn: string): TaskRecord {
-  const record = store.getTask(arn);
-  if (!record) throw new Error(`no task ${arn}`);
-  return record;
-}
-
-test('adding a file puts a RUNNING local task with an ECS-shaped ARN and revision 1', (t) => {
+test('adding a file puts a RUNNING local task with an ECS-shaped ARN and the revision of its content', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
-  const report = source(dir, store).syncOnce();
+  const report = await source(dir, store).syncOnce();
 
   t.is(report.started.length, 1);
   t.deepEqual(report.stopped, []);
@@ -106,7 +56,13 @@ test('adding a file puts a RUNNING local task with an ECS-shaped ARN and revisio
   const arn = report.started[0]!;
   t.regex(arn, new RegExp(`^arn:aws:ecs:local:000000000000:task/${CLUSTER}/[0-9a-f]{32}$`));
   const record = task(store, arn);
-  t.like(record, { family: 'web', version: '1', source: 'local', desiredStatus: 'RUNNING', knownStatus: 'NONE' });
+  t.like(record, {
+    family: 'web',
+    version: revisionOf(definition('web')),
+    source: 'local',
+    desiredStatus: 'RUNNING',
+    knownStatus: 'NONE',
+  });
   t.deepEqual(record.spec.containers[0]!.command, ['sleep', '3600']);
   t.deepEqual(
     store.listContainers(arn).map((c) => c.name),
@@ -114,88 +70,90 @@ test('adding a file puts a RUNNING local task with an ECS-shaped ARN and revisio
   );
 });
 
-test('a second sync of the same directory changes nothing', (t) => {
+test('a second sync of the same directory changes nothing', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
   const src = source(dir, store);
-  src.syncOnce();
+  await src.syncOnce();
   const generation = store.generation();
-  t.deepEqual(src.syncOnce(), { started: [], stopped: [], invalid: [], unchanged: 1 });
+  t.deepEqual(await src.syncOnce(), { started: [], stopped: [], invalid: [], unchanged: 1 });
   t.is(store.generation(), generation, 'no store write');
 });
 
-test('reformatting a file (same content) does not replace its task', (t) => {
+test('reformatting a file (same content) does not replace its task', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
   const src = source(dir, store);
-  src.syncOnce();
+  await src.syncOnce();
   writeFileSync(join(dir, 'web.json'), JSON.stringify(JSON.parse(definition('web'))));
-  t.like(src.syncOnce(), { started: [], stopped: [], unchanged: 1 });
+  t.like(await src.syncOnce(), { started: [], stopped: [], unchanged: 1 });
 });
 
-test('changing a file stops the old task and puts a new ARN at the next revision', (t) => {
+test("changing a file stops the old task and puts a new ARN with the new content's revision", async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
   const src = source(dir, store);
-  const first = src.syncOnce().started[0]!;
+  const first = (await src.syncOnce()).started[0]!;
 
   writeFileSync(join(dir, 'web.json'), definition('web', ['sleep', '7200']));
-  const report = src.syncOnce();
+  const report = await src.syncOnce();
   t.is(report.started.length, 1);
   const second = report.started[0]!;
   t.not(second, first);
   t.deepEqual(report.stopped, [first]);
   t.is(task(store, first).desiredStatus, 'STOPPED');
   t.regex(task(store, first).reason ?? '', /web\.json changed; replaced by task [0-9a-f]{32}/);
-  t.like(task(store, second), { version: '2', desiredStatus: 'RUNNING' });
+  t.like(task(store, second), { version: revisionOf(definition('web', ['sleep', '7200'])), desiredStatus: 'RUNNING' });
+  t.not(task(store, second).version, task(store, first).version);
   t.deepEqual(task(store, second).spec.containers[0]!.command, ['sleep', '7200']);
   // The file half of the task ID is the same: both tasks came from web.json.
   t.is(taskIdFromArn(second).slice(0, 16), taskIdFromArn(first).slice(0, 16));
 });
 
-test('reverting a file to earlier content starts a fresh task (a stopped ARN never runs again)', (t) => {
+test('reverting a file to earlier content starts a fresh task (a stopped ARN never runs again)', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   const src = source(dir, store);
   writeFileSync(join(dir, 'web.json'), definition('web'));
-  const a = src.syncOnce().started[0]!;
+  const a = (await src.syncOnce()).started[0]!;
   writeFileSync(join(dir, 'web.json'), definition('web', ['sleep', '1']));
-  const b = src.syncOnce().started[0]!;
+  const b = (await src.syncOnce()).started[0]!;
   writeFileSync(join(dir, 'web.json'), definition('web'));
-  const report = src.syncOnce();
+  const report = await src.syncOnce();
   const c = report.started[0]!;
   t.true(c !== a && c !== b);
   t.deepEqual(report.stopped, [b]);
-  t.like(task(store, c), { version: '3', desiredStatus: 'RUNNING' });
+  // The same definition has the same revision (as in ECS), yet the run is a new task.
+  t.like(task(store, c), { version: task(store, a).version, desiredStatus: 'RUNNING' });
 });
 
-test('removing a file stops its task; a non-json file is ignored', (t) => {
+test('removing a file stops its task; a non-json file is ignored', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
   writeFileSync(join(dir, 'README.txt'), 'not a task');
   writeFileSync(join(dir, '.web.json.swp'), 'editor junk');
   const src = source(dir, store);
-  const arn = src.syncOnce().started[0]!;
+  const arn = (await src.syncOnce()).started[0]!;
   t.is(store.listTasks().length, 1);
 
   rmSync(join(dir, 'web.json'));
-  const report = src.syncOnce();
+  const report = await src.syncOnce();
   t.deepEqual(report.stopped, [arn]);
   t.like(task(store, arn), { desiredStatus: 'STOPPED', reason: 'Task definition file web.json removed' });
-  t.deepEqual(src.syncOnce(), { started: [], stopped: [], invalid: [], unchanged: 0 });
+  t.deepEqual(await src.syncOnce(), { started: [], stopped: [], invalid: [], unchanged: 0 });
 });
 
-test('an invalid file is named with its field; other tasks and its own earlier task keep running', (t) => {
+test('an invalid file is named with its field; other tasks and its own earlier task keep running', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
   writeFileSync(join(dir, 'worker.json'), definition('worker'));
   const src = source(dir, store);
-  const started = src.syncOnce().started;
+  const started = (await src.syncOnce()).started;
   t.is(started.length, 2);
 
   writeFileSync(join(dir, 'web.json'), definition('web', ['sleep', '1'], { memry: 64 }));
@@ -203,7 +161,7 @@ test('an invalid file is named with its field; other tasks and its own earlier t
     join(dir, 'new.json'),
     definition('new', ['sleep', '1'], { portMappings: [{ containerPort: 'http' }] }),
   );
-  const report = src.syncOnce();
+  const report = await src.syncOnce();
   t.deepEqual(report.started, []);
   t.deepEqual(report.stopped, []);
   t.is(report.unchanged, 1);
@@ -222,49 +180,53 @@ test('an invalid file is named with its field; other tasks and its own earlier t
   const errors = src.log.lines.filter((line) => line.level === 'error');
   t.is(errors.length, 2);
   t.true(errors.some((line) => line.fields['file'] === 'web.json' && typeof line.fields['keepsRunning'] === 'string'));
-  src.syncOnce();
+  await src.syncOnce();
   t.is(src.log.lines.filter((line) => line.level === 'error').length, 2, 'an unchanged error is logged once');
 
   // Fixing the file replaces the task that kept running.
   writeFileSync(join(dir, 'web.json'), definition('web', ['sleep', '5']));
   rmSync(join(dir, 'new.json'));
-  const fixed = src.syncOnce();
+  const fixed = await src.syncOnce();
   t.is(fixed.started.length, 1);
   t.is(fixed.stopped.length, 1);
   t.deepEqual(fixed.invalid, []);
   t.deepEqual(src.invalidFiles(), []);
 });
 
-test('an unreadable directory stops nothing', (t) => {
+test('an unreadable directory stops nothing', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'web.json'), definition('web'));
   const src = source(dir, store);
-  const arn = src.syncOnce().started[0]!;
+  const arn = (await src.syncOnce()).started[0]!;
   const moved = `${dir}-moved`;
   renameSync(dir, moved);
   t.teardown(() => rmSync(moved, { recursive: true, force: true }));
-  t.deepEqual(src.syncOnce(), { started: [], stopped: [], invalid: [], unchanged: 0 });
+  t.deepEqual(await src.syncOnce(), { started: [], stopped: [], invalid: [], unchanged: 0 });
   t.is(task(store, arn).desiredStatus, 'RUNNING');
   t.true(src.log.lines.some((line) => line.level === 'error' && /cannot read tasks directory/.test(line.msg)));
 });
 
-test('start() refuses a missing directory with a ConfigError', (t) => {
+test('start() refuses a missing directory with a ConfigError', async (t) => {
   const store = memoryStore(t);
   const src = source(join(tmpdir(), 'ecsd-no-such-dir-for-sure'), store);
-  t.throws(() => src.start(), { message: /does not exist or is not a directory/ });
+  await t.throwsAsync(async () => src.start(), { message: /does not exist or cannot be read/ });
 });
 
-test('several files of one family get increasing revisions', (t) => {
+test('revisions follow content: two files of one family differ by content, not by order', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   writeFileSync(join(dir, 'a.json'), definition('batch', ['true']));
   writeFileSync(join(dir, 'b.json'), definition('batch', ['false']));
-  const started = source(dir, store).syncOnce().started;
-  t.deepEqual(started.map((arn) => task(store, arn).version).sort(), ['1', '2']);
+  const started = (await source(dir, store).syncOnce()).started;
+  t.deepEqual(
+    started.map((arn) => task(store, arn).version).sort(),
+    [revisionOf(definition('batch', ['true'])), revisionOf(definition('batch', ['false']))].sort(),
+  );
+  t.not(task(store, started[0]!).version, task(store, started[1]!).version);
 });
 
-test('restart: unchanged files adopt their tasks, changed and removed files are stopped, invalid ones kept', (t) => {
+test('restart: unchanged files adopt their tasks, changed and removed files are stopped, invalid ones kept', async (t) => {
   const dir = tempDir(t, 'tasks');
   const dataDir = tempDir(t, 'data');
   writeFileSync(join(dir, 'same.json'), definition('same'));
@@ -273,7 +235,7 @@ test('restart: unchanged files adopt their tasks, changed and removed files are 
   writeFileSync(join(dir, 'broken.json'), definition('broken'));
 
   const first = openStore({ dataDir, checkpoint: true, logger: capturingLogger() });
-  const before = source(dir, first.store).syncOnce().started;
+  const before = (await source(dir, first.store).syncOnce()).started;
   t.is(before.length, 4);
   const arnOf = (family: string): string => before.find((arn) => task(first.store, arn).family === family)!;
   const arns = { same: arnOf('same'), changed: arnOf('changed'), removed: arnOf('removed'), broken: arnOf('broken') };
@@ -288,9 +250,13 @@ test('restart: unchanged files adopt their tasks, changed and removed files are 
 
   const second = openStore({ dataDir, checkpoint: true, logger: capturingLogger() });
   t.teardown(() => second.store.close());
-  const report = source(dir, second.store).syncOnce();
+  const report = await source(dir, second.store).syncOnce();
   t.is(report.started.length, 1);
-  t.like(task(second.store, report.started[0]!), { family: 'changed', version: '2', desiredStatus: 'RUNNING' });
+  t.like(task(second.store, report.started[0]!), {
+    family: 'changed',
+    version: revisionOf(definition('changed', ['sleep', '9'])),
+    desiredStatus: 'RUNNING',
+  });
   t.deepEqual([...report.stopped].sort(), [arns.changed, arns.removed].sort());
   t.is(report.unchanged, 1, 'same.json adopted its stored task');
   t.deepEqual(
@@ -302,18 +268,20 @@ test('restart: unchanged files adopt their tasks, changed and removed files are 
   t.is(second.store.listTasks().length, 5);
 });
 
-test('the poll notices a new file without any fs.watch event', (t) => {
+test('the poll notices a new file without any fs.watch event', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   const clock = new FakeClock();
   const src = source(dir, store, { clock, pollIntervalMs: 500 });
-  t.deepEqual(src.start().started, []);
+  t.deepEqual((await src.start()).started, []);
   t.teardown(() => src.stop());
   t.is(src.state, 'running');
 
   writeFileSync(join(dir, 'web.json'), definition('web'));
   // Only the poll timer (and perhaps a watch debounce) can act under the fake clock; advance past both.
-  clock.advance(500);
+  // The poll's reads are asynchronous (file system thread pool), so wait for its write in real time.
+  await clock.advanceAsync(500);
+  await waitFor('the poll to store the new task', () => store.listTasks().length === 1);
   const tasks = store.listTasks();
   t.is(tasks.length, 1);
   t.is(tasks[0]!.family, 'web');
@@ -327,7 +295,7 @@ test('fs.watch nudges a sync well before the poll interval', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);
   const src = source(dir, store, { clock: systemClock, pollIntervalMs: 60_000, watchDebounceMs: 20 });
-  src.start();
+  await src.start();
   t.teardown(() => src.stop());
 
   writeFileSync(join(dir, 'web.json'), definition('web'));

@@ -181,6 +181,8 @@ export interface AgentConfig {
   pollIntervalMs: number;
   resyncIntervalMs: number;
   maxConcurrentReconciles: number;
+  /** ECSD_ALLOW_SENSITIVE_HOST_MOUNTS: bind mounts of `/` and of the data directory are allowed (src/model/task-policy.ts). */
+  allowSensitiveHostMounts: boolean;
 }
 
 export interface LoadedConfig {

@@ -6,7 +6,7 @@
  * Default Node metrics are off on purpose: prom-client's `nodejs_active_*_total` gauges fail
  * `promtool check metrics` (toolchain.md); `collectProcessMetrics()` adds a lint-clean subset.
  */
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
 import {
@@ -30,6 +30,8 @@ export interface MetricsRegistry {
   readonly reconcile: ReconcileFamilies;
   /** Docker Engine API calls (`ecs_agent_docker_operations_total`, `…_duration_seconds`). */
   readonly docker: DockerFamilies;
+  /** `ecs_agent_store_write_errors_total{reason}`: desired-state writes that failed and will be retried. */
+  readonly storeWriteErrors: Counter<'reason'>;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
   readonly contentType: string;
   /**
@@ -48,6 +50,10 @@ export interface MetricsRegistry {
   sampleValue(sampleName: string, labels?: Record<string, string>): Promise<number | undefined>;
 }
 
+/** Why a store write failed: SQLITE_FULL, other I/O errors, a damaged database, anything else. */
+export const STORE_WRITE_ERROR_REASONS = ['disk_full', 'io', 'corrupt', 'other'] as const;
+export type StoreWriteErrorReason = (typeof STORE_WRITE_ERROR_REASONS)[number];
+
 const HISTOGRAM_SUFFIXES = ['_bucket', '_count', '_sum'] as const;
 
 export function createMetricsRegistry(): MetricsRegistry {
@@ -56,6 +62,13 @@ export function createMetricsRegistry(): MetricsRegistry {
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
   const loops: string[] = [];
+  const storeWriteErrors = new Counter({
+    name: 'ecs_agent_store_write_errors_total',
+    help: 'Desired-state store writes that failed (a source retries them with backoff), by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of STORE_WRITE_ERROR_REASONS) storeWriteErrors.inc({ reason }, 0);
 
   function registerLoop(spec: LoopMetricsSpec): LoopMetrics {
     if (loops.includes(spec.name)) {
@@ -91,6 +104,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     workqueue,
     reconcile,
     docker,
+    storeWriteErrors,
     contentType: registry.contentType,
     registerLoop,
     loopNames: () => [...loops],

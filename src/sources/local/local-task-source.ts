@@ -1,34 +1,36 @@
 /**
  * The local desired-state source (`--tasks-dir`): every `*.json` file in the directory is one task,
  * described in the RegisterTaskDefinition request shape. Adding a file starts a task, removing it stops
- * the task, changing it replaces the task (new ARN, next revision of the family). An invalid file is
- * reported with its file name and fields, and nothing else stops: the task an earlier valid version of
- * that file started keeps running.
+ * the task, changing it replaces the task (new ARN). An invalid file is reported with its file name and
+ * fields, and nothing else stops: the task an earlier valid version of that file started keeps running.
  *
  * Each sync is level-triggered, like the loops (design.md): it reads the whole directory, compares it
- * with the store, and writes the difference in one transaction. `fs.watch` events only nudge a sync
- * (they are hints: editors rename, some file systems drop events); a cheap poll of names, sizes and
- * mtimes every `pollIntervalMs` is the safety net.
+ * with the store, and writes the difference in one transaction (local-task-plan.ts). `fs.watch` events
+ * only nudge a sync (they are hints: editors rename, some file systems drop events); a cheap poll of
+ * names and identities every `pollIntervalMs` is the safety net. Syncs run one at a time; all file system
+ * access is asynchronous and refuses what is not a safe regular file (task-files.ts).
  *
- * What counts as "the same task": a file's task is the one this process started or adopted for it. At
- * start-up a stored task is adopted when its ID says it came from this file with this content (see
- * local-task-identity.ts), whatever its status — so an agent restart never re-runs a finished task, and
- * a task that stopped on its own is not restarted until the file changes (or is removed and re-added).
+ * A sync whose store write fails (a full disk) marks nothing handled; `start()` and the timers retry it
+ * with backoff (store-write-retry.ts), counting `ecs_agent_store_write_errors_total{reason}` and logging
+ * once per episode.
  */
-import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from 'node:fs';
-import { join } from 'node:path';
+import { type FSWatcher, watch } from 'node:fs';
 import type { Clock } from '../../clock.js';
-import { EcsdError, errorMessage } from '../../errors.js';
+import { ConfigError } from '../../config/errors.js';
+import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../logging/types.js';
-import { taskStatusRank } from '../../model/status.js';
-import { taskIdFromArn } from '../../model/task.js';
-import type { DesiredStateStore, TaskRecord } from '../../store/records.js';
-import { isDirectory } from '../../util/fs.js';
-import { canonicalJson, fileIdPrefix, fileIdPrefixOfArn, localTaskArn, localTaskId } from './local-task-identity.js';
-import { parseTaskDefinitionFile } from './parse-task-definition.js';
+import type { StoreWriteErrorReason } from '../../metrics/registry.js';
+import { checkTaskPolicy, DEFAULT_TASK_POLICY, type TaskPolicy } from '../../model/task-policy.js';
+import type { DesiredStateStore } from '../../store/records.js';
+import { canonicalJson, contentDigest, fileIdPrefix, localRevision } from './local-task-identity.js';
+import { type FileRead, planSync, type SyncPlan, type TrackedFile } from './local-task-plan.js';
+import { formatIssues, parseTaskDefinitionFile } from './parse-task-definition.js';
+import { storeRetryDelayMs, storeWriteErrorReason } from './store-write-retry.js';
 import { defaultTaskDefinitionValidator, type TaskDefinitionValidator } from './task-definition-schema.js';
 import { taskDefinitionToTaskSpec } from './task-definition-to-spec.js';
-import type { TaskDefinition } from './task-definition-types.js';
+import { directoryProblem, readTaskFile, scanTaskFiles } from './task-files.js';
+
+export { isTaskFileName } from './task-files.js';
 
 /** The store methods this source uses (a narrow view, so tests can pass a small fake). */
 export type LocalSourceStore = Pick<
@@ -48,6 +50,12 @@ export interface LocalTaskSourceOptions {
   /** Quiet time after a watch event before syncing, so an editor's write+rename is read once. Default 50 ms. */
   watchDebounceMs?: number;
   validator?: TaskDefinitionValidator;
+  /** The host's task policy (task-policy.ts). Default: privileged allowed, no sensitive mounts, no data dir. */
+  policy?: TaskPolicy;
+  /** The uid that must own the directory and its files (root is accepted too). Default: this process's. */
+  agentUid?: number;
+  /** `ecs_agent_store_write_errors_total` (MetricsRegistry.storeWriteErrors). */
+  storeWriteErrors?: { inc(labels: { reason: StoreWriteErrorReason }): void };
 }
 
 export interface InvalidTaskFile {
@@ -67,47 +75,66 @@ export interface SyncReport {
 
 export type LocalTaskSourceState = 'idle' | 'running' | 'stopped';
 
-interface TrackedFile {
-  arn: string;
-  canonical: string;
-}
-
-type FileRead = { kind: 'valid'; definition: TaskDefinition; canonical: string } | { kind: 'invalid'; error: string };
-
-const STOPPED_RANK = taskStatusRank('STOPPED');
 const DEFAULT_WATCH_DEBOUNCE_MS = 50;
+const READ_CONCURRENCY = 8;
+
+const emptyReport = (): SyncReport => ({ started: [], stopped: [], invalid: [], unchanged: 0 });
 
 export class LocalTaskSource {
   private readonly options: LocalTaskSourceOptions;
   private readonly logger: Logger;
   private readonly validator: TaskDefinitionValidator;
-  private readonly tracked = new Map<string, TrackedFile>();
-  /** Highest revision handed out per family in this process (the store may have cleaned older tasks up). */
-  private readonly familyVersions = new Map<string, number>();
+  private readonly policy: TaskPolicy;
+  private readonly agentUid: number;
+  private tracked = new Map<string, TrackedFile>();
+  /** Highest run handed out per `fileprefix+content` in this process (the store may have cleaned tasks up). */
+  private readonly runs = new Map<string, number>();
   private readonly loggedErrors = new Map<string, string>();
   /**
-   * The last read of each file, keyed by name and valid while its identity (inode, size, mtime and ctime in
-   * nanoseconds) is unchanged: a sync then re-reads and re-validates only files that changed, instead of
-   * every file on every fs.watch event (10 ms per sync for 50 files before this cache).
+   * The last read of each file, keyed by name and valid while its identity (task-files.ts) is unchanged: a
+   * sync re-reads and re-validates only files that changed. A valid entry holds the parsed definition
+   * (at most 64 KiB of file); a rejected one holds only its error, never the file's text.
    */
   private readonly readCache = new Map<string, { identity: string; read: FileRead }>();
-  /** fileIdPrefix per file name: a sha256 each, asked for every file and every task on every sync. */
-  private readonly prefixes = new Map<string, string>();
   private lastInvalid: InvalidTaskFile[] = [];
   private lastFingerprint: string | undefined;
+  private lastDirectoryProblem: string | undefined;
+  private synced = false;
+  private markReady: () => void = () => undefined;
+  private readonly readyPromise = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
+  private chain: Promise<unknown> = Promise.resolve();
+  private failedAttempts = 0;
   private watcher: FSWatcher | undefined;
   private pollTimer: { cancel(): void } | undefined;
   private debounceTimer: { cancel(): void } | undefined;
+  private retryTimer: { cancel(): void } | undefined;
   private lifecycle: LocalTaskSourceState = 'idle';
 
   constructor(options: LocalTaskSourceOptions) {
     this.options = options;
     this.logger = options.logger.child({ module: 'local-source', dir: options.dir });
     this.validator = options.validator ?? defaultTaskDefinitionValidator();
+    this.policy = options.policy ?? DEFAULT_TASK_POLICY;
+    this.agentUid = options.agentUid ?? process.getuid?.() ?? 0;
   }
 
   get state(): LocalTaskSourceState {
     return this.lifecycle;
+  }
+
+  /**
+   * Whether a sync has been written: until then the store does not yet say what the directory wants, so
+   * nothing may be stopped as "belonging to no desired task" (the kubelet's sourcesReady).
+   */
+  get ready(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves once `ready` (after start(), possibly later than it when the first store write failed). */
+  whenReady(): Promise<void> {
+    return this.readyPromise;
   }
 
   /** Files rejected by the last sync, with the reason (for metrics and the CLI). */
@@ -115,21 +142,22 @@ export class LocalTaskSource {
     return this.lastInvalid;
   }
 
-  /** Initial sync, then watch. Throws a ConfigError when the directory cannot be read. */
-  start(): SyncReport {
+  /**
+   * Checks the directory (a ConfigError when it is missing, not a directory, owned by another user or
+   * writable by group or others), syncs once, then watches. A failed store write does not fail the start:
+   * it is retried with backoff, and the returned report is then empty.
+   */
+  async start(): Promise<SyncReport> {
     if (this.lifecycle !== 'idle') throw new Error(`local task source cannot start from state ${this.lifecycle}`);
-    if (!isDirectory(this.options.dir)) {
-      throw new EcsdError(
-        'ConfigError',
-        `tasks directory ${this.options.dir} does not exist or is not a directory`,
-        'terminal',
-        {
-          context: { dir: this.options.dir },
-        },
-      );
+    const problem = await directoryProblem(this.options.dir, this.agentUid);
+    if (problem !== undefined) {
+      throw new ConfigError(`tasks directory ${this.options.dir} ${problem}`, {
+        issues: [{ variable: 'ECSD_TASKS_DIR', value: this.options.dir, expected: `a safe directory: it ${problem}` }],
+        context: { dir: this.options.dir },
+      });
     }
     this.lifecycle = 'running';
-    const report = this.syncOnce();
+    const report = (await this.safeSync()) ?? emptyReport();
     this.startWatching();
     this.schedulePoll();
     return report;
@@ -139,173 +167,132 @@ export class LocalTaskSource {
     this.lifecycle = 'stopped';
     this.watcher?.close();
     this.watcher = undefined;
-    this.pollTimer?.cancel();
+    for (const timer of [this.pollTimer, this.debounceTimer, this.retryTimer]) timer?.cancel();
     this.pollTimer = undefined;
-    this.debounceTimer?.cancel();
     this.debounceTimer = undefined;
+    this.retryTimer = undefined;
   }
 
-  /** Read the directory and bring the store in line with it. Safe to call at any time. */
-  syncOnce(): SyncReport {
-    const report: SyncReport = { started: [], stopped: [], invalid: [], unchanged: 0 };
-    const scan = this.scanDir(true);
-    if (scan === undefined) {
-      // An unreadable directory (unmounted, permissions) must not look like "every file was removed".
+  /** Read the directory and bring the store in line with it; syncs never overlap. Rejects when the store does. */
+  syncOnce(): Promise<SyncReport> {
+    const run = this.chain.then(() => this.sync());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sync(): Promise<SyncReport> {
+    const report = emptyReport();
+    const problem = await directoryProblem(this.options.dir, this.agentUid);
+    if (problem !== undefined) {
+      // Unmounted, unreadable or unsafe must not look like "every file was removed": keep every task.
+      if (problem !== this.lastDirectoryProblem) {
+        this.logger.error('cannot read tasks directory; keeping current tasks', { problem });
+      }
+      this.lastDirectoryProblem = problem;
       return report;
     }
-    const fingerprint = fingerprintOf(scan);
+    let scan: Map<string, string | undefined>;
+    try {
+      scan = await scanTaskFiles(this.options.dir);
+    } catch (error) {
+      this.logger.error('cannot read tasks directory; keeping current tasks', { error: errorMessage(error) });
+      return report;
+    }
+    this.lastDirectoryProblem = undefined;
     const reads = new Map<string, FileRead>();
-    for (const [name, identity] of scan) {
-      const read = this.readFileCached(name, identity);
-      if (read) reads.set(name, read);
+    const entries = [...scan];
+    // A few reads at a time: the thread pool works in parallel, and a directory of thousands of files
+    // cannot exhaust file descriptors.
+    for (let i = 0; i < entries.length; i += READ_CONCURRENCY) {
+      const batch = entries.slice(i, i + READ_CONCURRENCY);
+      const results = await Promise.all(batch.map(([name, identity]) => this.readFileCached(name, identity)));
+      batch.forEach(([name], k) => {
+        const read = results[k];
+        if (read) reads.set(name, read);
+      });
     }
     for (const name of this.readCache.keys()) if (!reads.has(name)) this.readCache.delete(name);
-    const localTasks = this.options.store.listTasks().filter((task) => task.source === 'local');
 
-    this.options.store.transaction(() => {
-      for (const [name, read] of reads) {
-        if (read.kind === 'invalid') {
-          report.invalid.push({ file: name, error: read.error });
-          continue;
-        }
-        const started = this.ensureTask(name, read.definition, read.canonical, localTasks);
-        if (started) report.started.push(started);
-        else report.unchanged += 1;
-      }
-      this.stopUnwanted(reads, localTasks, report);
+    const plan = planSync({
+      cluster: this.options.cluster,
+      reads,
+      tracked: this.tracked,
+      localTasks: this.options.store.listTasks().filter((task) => task.source === 'local'),
+      firstSync: !this.synced,
+      runs: this.runs,
     });
-
-    for (const name of this.tracked.keys()) if (!reads.has(name)) this.tracked.delete(name);
-    for (const name of this.prefixes.keys()) if (!reads.has(name)) this.prefixes.delete(name);
-    this.logInvalid(report.invalid);
-    this.lastInvalid = report.invalid;
-    this.lastFingerprint = fingerprint;
+    const stopped = this.write(plan);
+    // Committed: only now is anything remembered as done (a failed write above left all of this untouched).
+    this.commit(plan, stopped, report);
+    this.lastFingerprint = fingerprintOf(scan);
     return report;
   }
 
-  private prefixOf(name: string): string {
-    let prefix = this.prefixes.get(name);
-    if (prefix === undefined) {
-      prefix = fileIdPrefix(name);
-      this.prefixes.set(name, prefix);
-    }
-    return prefix;
+  /** One transaction; returns the stops that changed something. Throws when the store refuses the write. */
+  private write(plan: SyncPlan): Set<string> {
+    const stopped = new Set<string>();
+    this.options.store.transaction(() => {
+      for (const start of plan.starts) this.options.store.putDesiredTask(start.spec);
+      for (const stop of plan.stops) {
+        if (this.options.store.raiseTaskDesiredStatus(stop.arn, 'STOPPED', stop.reason)) stopped.add(stop.arn);
+      }
+    });
+    return stopped;
   }
 
-  /** Returns the ARN it started, or undefined when the file's task is already the desired one. */
-  private ensureTask(
-    name: string,
-    definition: TaskDefinition,
-    canonical: string,
-    localTasks: TaskRecord[],
-  ): string | undefined {
-    const tracked = this.tracked.get(name);
-    if (tracked?.canonical === canonical) return undefined;
-    if (!tracked) {
-      const adopted = adoptable(name, canonical, localTasks);
-      if (adopted) {
-        this.tracked.set(name, { arn: adopted.arn, canonical });
-        return undefined;
-      }
+  private commit(plan: SyncPlan, stopped: Set<string>, report: SyncReport): void {
+    for (const start of plan.starts) {
+      const { arn, family, version } = start.spec;
+      const key = fileIdPrefix(start.file) + start.content;
+      this.runs.set(key, Math.max(this.runs.get(key) ?? -1, Number.parseInt(arn.slice(-4), 16)));
+      report.started.push(arn);
+      this.logger.info('starting task from file', { file: start.file, taskArn: arn, family, version });
     }
-    const version = String(this.nextVersion(definition.family, localTasks));
-    const arn = localTaskArn(this.options.cluster, localTaskId(name, canonical, version));
-    this.options.store.putDesiredTask(taskDefinitionToTaskSpec(definition, { arn, version }));
-    this.familyVersions.set(definition.family, Number(version));
-    this.tracked.set(name, { arn, canonical });
-    this.logger.info('starting task from file', { file: name, taskArn: arn, family: definition.family, version });
-    return arn;
-  }
-
-  /** Every active local task must be the tracked task of a present file, or belong to an invalid file. */
-  private stopUnwanted(reads: Map<string, FileRead>, localTasks: TaskRecord[], report: SyncReport): void {
-    const fileByPrefix = new Map<string, string>();
-    for (const name of reads.keys()) fileByPrefix.set(this.prefixOf(name), name);
-    const trackedByPrefix = new Map<string, string>();
-    for (const name of this.tracked.keys()) trackedByPrefix.set(this.prefixOf(name), name);
-    for (const task of localTasks) {
-      if (taskStatusRank(task.desiredStatus) >= STOPPED_RANK) continue;
-      const file = fileByPrefix.get(fileIdPrefixOfArn(task.arn));
-      let reason: string;
-      if (file === undefined) {
-        const removed = trackedByPrefix.get(fileIdPrefixOfArn(task.arn));
-        reason = removed === undefined ? 'Task definition file removed' : `Task definition file ${removed} removed`;
-      } else if (reads.get(file)?.kind === 'invalid') {
-        continue;
-      } else {
-        const wanted = this.tracked.get(file)?.arn;
-        if (wanted === task.arn) continue;
-        reason = `Task definition file ${file} changed; replaced by task ${wanted ? taskIdFromArn(wanted) : 'none'}`;
-      }
-      if (this.options.store.raiseTaskDesiredStatus(task.arn, 'STOPPED', reason)) {
-        report.stopped.push(task.arn);
-        this.logger.info('stopping task', { taskArn: task.arn, file, reason });
-      }
+    for (const stop of plan.stops) {
+      if (!stopped.has(stop.arn)) continue;
+      report.stopped.push(stop.arn);
+      this.logger.info('stopping task', { taskArn: stop.arn, file: stop.file, reason: stop.reason });
+    }
+    // Files that are invalid now keep what they followed (their earlier task keeps running).
+    const tracked = new Map(plan.tracked);
+    for (const { file } of plan.invalid) {
+      const earlier = this.tracked.get(file);
+      if (earlier) tracked.set(file, earlier);
+    }
+    this.tracked = tracked;
+    report.invalid = plan.invalid;
+    report.unchanged = plan.unchanged;
+    this.logInvalid(report.invalid);
+    this.lastInvalid = report.invalid;
+    if (!this.synced) {
+      this.synced = true;
+      this.markReady();
     }
   }
 
-  private nextVersion(family: string, localTasks: TaskRecord[]): number {
-    let max = this.familyVersions.get(family) ?? 0;
-    for (const task of localTasks) {
-      const version = Number(task.version);
-      if (task.family === family && Number.isInteger(version) && version > max) max = version;
-    }
-    return max + 1;
-  }
-
-  /**
-   * The task files, each with its identity (inode, size, mtime and ctime in nanoseconds; undefined when it
-   * cannot be stat'ed), sorted by name; undefined when the directory cannot be read. One stat per file
-   * serves both the poll's change check and the read cache.
-   */
-  private scanDir(logErrors: boolean): Map<string, string | undefined> | undefined {
-    let names: string[];
-    try {
-      names = readdirSync(this.options.dir, { withFileTypes: true })
-        .filter((entry) => isTaskFileName(entry.name) && (entry.isFile() || entry.isSymbolicLink()))
-        .map((entry) => entry.name)
-        .sort();
-    } catch (error) {
-      if (logErrors) {
-        this.logger.error('cannot read tasks directory; keeping current tasks', { error: errorMessage(error) });
-      }
-      return undefined;
-    }
-    const scan = new Map<string, string | undefined>();
-    for (const name of names) {
-      try {
-        const stat = statSync(join(this.options.dir, name), { bigint: true });
-        scan.set(name, `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`);
-      } catch {
-        scan.set(name, undefined);
-      }
-    }
-    return scan;
-  }
-
-  private readFileCached(name: string, identity: string | undefined): FileRead | undefined {
+  private async readFileCached(name: string, identity: string | undefined): Promise<FileRead | undefined> {
     // Vanished or unreadable: let readFile report it exactly.
     if (identity === undefined) return this.readFile(name);
     const cached = this.readCache.get(name);
     if (cached?.identity === identity) return cached.read;
-    const read = this.readFile(name);
+    const read = await this.readFile(name);
     if (read) this.readCache.set(name, { identity, read });
     else this.readCache.delete(name);
     return read;
   }
 
   /** undefined when the file vanished between listing and reading (it is then simply absent). */
-  private readFile(name: string): FileRead | undefined {
-    let text: string;
+  private async readFile(name: string): Promise<FileRead | undefined> {
+    const file = await readTaskFile(this.options.dir, name, this.agentUid);
+    if (file.kind === 'gone') return undefined;
+    if (file.kind === 'refused') return { kind: 'invalid', error: file.error };
     try {
-      text = readFileSync(join(this.options.dir, name), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      return { kind: 'invalid', error: `${name}: cannot read: ${errorMessage(error)}` };
-    }
-    try {
-      const definition = parseTaskDefinitionFile(name, text, this.validator);
-      return { kind: 'valid', definition, canonical: canonicalJson(definition) };
+      const definition = parseTaskDefinitionFile(name, file.text, this.validator);
+      const canonical = canonicalJson(definition);
+      // The policy does not depend on the task's identity: check the spec with placeholder ids.
+      const issues = checkTaskPolicy(taskDefinitionToTaskSpec(definition, { arn: '', version: '' }), this.policy);
+      if (issues.length > 0) return { kind: 'invalid', error: `${name}: ${formatIssues(issues)}` };
+      return { kind: 'valid', definition, content: contentDigest(canonical), revision: localRevision(canonical) };
     } catch (error) {
       return { kind: 'invalid', error: errorMessage(error) };
     }
@@ -347,7 +334,7 @@ export class LocalTaskSource {
     if (this.lifecycle !== 'running' || this.debounceTimer) return;
     this.debounceTimer = this.options.clock.setTimeout(() => {
       this.debounceTimer = undefined;
-      this.safeSync();
+      void this.safeSync();
     }, this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS);
   }
 
@@ -355,40 +342,56 @@ export class LocalTaskSource {
     if (this.lifecycle !== 'running') return;
     this.pollTimer = this.options.clock.setTimeout(() => {
       this.pollTimer = undefined;
-      this.startWatching();
-      const scan = this.scanDir(false);
-      if (scan !== undefined && fingerprintOf(scan) !== this.lastFingerprint) this.safeSync();
-      this.schedulePoll();
+      void this.poll();
     }, this.options.pollIntervalMs);
   }
 
-  private safeSync(): void {
-    if (this.lifecycle !== 'running') return;
+  private async poll(): Promise<void> {
+    this.startWatching();
+    const scan = await scanTaskFiles(this.options.dir).catch(() => undefined);
+    // A failed scan syncs too: the sync logs why the directory cannot be read.
+    if (scan === undefined || fingerprintOf(scan) !== this.lastFingerprint) await this.safeSync();
+    this.schedulePoll();
+  }
+
+  /** A sync whose failure is counted, logged once per episode and retried with backoff. */
+  private async safeSync(): Promise<SyncReport | undefined> {
+    if (this.lifecycle !== 'running') return undefined;
     try {
-      this.syncOnce();
+      const report = await this.syncOnce();
+      if (this.failedAttempts > 0) {
+        this.logger.info('store writes work again; tasks directory synced', { failedAttempts: this.failedAttempts });
+        this.failedAttempts = 0;
+        this.retryTimer?.cancel();
+        this.retryTimer = undefined;
+      }
+      return report;
     } catch (error) {
-      // Most likely a store write failed; forget the fingerprint so the next poll tries again.
-      this.lastFingerprint = undefined;
-      this.logger.error('syncing the tasks directory failed; will retry', { error: errorMessage(error) });
+      this.onSyncFailed(error);
+      return undefined;
     }
   }
-}
 
-/** `*.json`, ignoring hidden files (editor swap and lock files such as `.#web.json`). */
-export function isTaskFileName(name: string): boolean {
-  return name.endsWith('.json') && !name.startsWith('.');
-}
-
-/** The stored task this file's current content already produced, if its newest task is that one. */
-function adoptable(name: string, canonical: string, localTasks: TaskRecord[]): TaskRecord | undefined {
-  const prefix = fileIdPrefix(name);
-  let newest: TaskRecord | undefined;
-  for (const task of localTasks) {
-    if (fileIdPrefixOfArn(task.arn) !== prefix) continue;
-    if (!newest || Number(task.version) > Number(newest.version)) newest = task;
+  private onSyncFailed(error: unknown): void {
+    this.lastFingerprint = undefined;
+    const reason = storeWriteErrorReason(error);
+    if (reason !== undefined) this.options.storeWriteErrors?.inc({ reason });
+    this.failedAttempts += 1;
+    const delayMs = storeRetryDelayMs(this.failedAttempts);
+    if (this.failedAttempts === 1) {
+      this.logger.error('store write failed; nothing from this sync was applied, retrying with backoff', {
+        error: errorMessage(error),
+        reason: reason ?? 'not_store',
+        retryInMs: delayMs,
+      });
+    }
+    if (this.lifecycle !== 'running') return;
+    this.retryTimer?.cancel();
+    this.retryTimer = this.options.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.safeSync();
+    }, delayMs);
   }
-  if (newest && taskIdFromArn(newest.arn) === localTaskId(name, canonical, newest.version)) return newest;
-  return undefined;
 }
 
 /** The poll's cheap "did anything change": every task file's name and identity. */

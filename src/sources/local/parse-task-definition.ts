@@ -4,6 +4,7 @@
  *   `web.json: containerDefinitions[0].memry: unknown field (…); networkMode: must be one of "bridge", …`
  */
 import { TaskValidationError } from '../../errors.js';
+import { jsonSyntaxErrorPosition } from './json-syntax-position.js';
 import { checkTaskDefinition } from './task-definition-checks.js';
 import {
   type DefinitionIssue,
@@ -20,8 +21,8 @@ export function parseTaskDefinitionFile(
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw invalid(path, [{ path: '', message: `invalid JSON: ${describeJsonError(error, text)}` }]);
+  } catch {
+    throw invalid(path, [{ path: '', message: `invalid JSON: ${describeJsonError(text)}` }]);
   }
   const schemaIssues = validator(value);
   if (schemaIssues.length > 0) throw invalid(path, schemaIssues);
@@ -39,14 +40,8 @@ function invalid(path: string, issues: DefinitionIssue[]): InstanceType<typeof T
   return new TaskValidationError(`${path}: ${formatIssues(issues)}`, { context: { file: path, issues } });
 }
 
-/** V8 reports a character offset ("… in JSON at position 42"); people read line and column. */
-function describeJsonError(error: unknown, text: string): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const match = /at position (\d+)/.exec(message);
-  if (!match) return message;
-  const offset = Number(match[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `${message.replace(/\s*\(line \d+ column \d+\)$/, '')} (line ${line}, column ${column})`;
+/** Position only: JSON.parse's own message quotes the text, which may be a secret file's start. */
+function describeJsonError(text: string): string {
+  const position = jsonSyntaxErrorPosition(text);
+  return position === undefined ? 'syntax error' : `syntax error at line ${position.line}, column ${position.column}`;
 }

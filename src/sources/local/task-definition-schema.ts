@@ -93,6 +93,8 @@ function toIssue(error: ErrorObject): DefinitionIssue {
       const types = Array.isArray(params['type']) ? (params['type'] as string[]) : String(params['type']).split(',');
       return { path: at, message: `must be ${types.map(article).join(' or ')}` };
     }
+    case 'maxItems':
+      return { path: at, message: `must have at most ${params['limit']} items (the RegisterTaskDefinition limit)` };
     case 'pattern': {
       const description = (error.parentSchema as { description?: string } | undefined)?.description;
       return { path: at, message: description ? `must be ${description}` : `must match ${params['pattern']}` };
