@@ -16,7 +16,7 @@ import { silentLogger } from '../src/logging/types.js';
 import { LocalTaskSource } from '../src/sources/local/index.js';
 import { openStore } from '../src/store/index.js';
 
-test('a missing tasks directory is a ConfigError and exits 5, not 1', (t) => {
+test('a missing tasks directory is a ConfigError and exits 5, not 1', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ecsd-errors-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const { store } = openStore({ dataDir, checkpoint: false, logger: silentLogger });
@@ -29,7 +29,7 @@ test('a missing tasks directory is a ConfigError and exits 5, not 1', (t) => {
     cluster: 'default',
     pollIntervalMs: 60_000,
   });
-  const error = t.throws(() => source.start());
+  const error = await t.throwsAsync(() => source.start());
   t.true(error instanceof ConfigError, 'instanceof the one ConfigError');
   t.true(error instanceof ConfigErrorFromConfig, 'config/ re-exports the same class');
   t.is(exitCodeFor(error), 5);

@@ -13,8 +13,8 @@ import { createLoop } from '../../reconcilers/runtime/loop.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
-import { createContainerView } from '../docker/container-view.js';
 import { createDockerEngine } from '../docker/engine.js';
+import { createInformer } from '../docker/informer.js';
 import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
 import { isHostPortFree } from '../host/port-probe.js';
@@ -85,17 +85,19 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     stop: () => store.close(),
   });
 
-  const view = createContainerView({
+  const informer = createInformer({
     engine,
     labelFilter: [LABEL_TASK_ARN],
     resyncIntervalMs: config.resyncIntervalMs,
-    logger: logger.child({ module: 'docker-view' }),
+    logger: logger.child({ module: 'docker-informer' }),
     clock,
+    onRelist: (durationMs) => metrics.docker.observeRelist(durationMs),
     // Long enough that the executor's own refresh after create/start/stop is sent before the hint fires,
     // so the hint is recognised as already covered (one inspect per transition instead of two).
     coalesceMs: 50,
   });
-  manager.add('informer', { name: 'docker-view', start: () => view.start(), stop: () => view.stop() });
+  const view = informer.containers;
+  manager.add('informer', { name: 'docker-informer', start: () => informer.start(), stop: () => informer.stop() });
 
   const localSourceReady = sourcesReady.register('local');
   const source = new LocalTaskSource({
@@ -106,12 +108,20 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     cluster: config.cluster,
     // fs.watch is the trigger; this poll of the directory is only the safety net for missed events.
     pollIntervalMs: LOCAL_SOURCE_POLL_MS,
+    policy: {
+      disablePrivileged: config.disablePrivileged,
+      allowSensitiveHostMounts: config.allowSensitiveHostMounts,
+      dataDir: config.dataDir,
+    },
+    storeWriteErrors: metrics.storeWriteErrors,
   });
   manager.add('sources', {
     name: 'local-source',
     start: async () => {
       await source.start();
-      localSourceReady.markReady();
+      // Ready once its desired state is in the store: a first write that failed (disk full) is retried in
+      // the background, and nothing may be judged an orphan before it lands.
+      void source.whenReady().then(() => localSourceReady.markReady());
     },
     stop: () => source.stop(),
   });

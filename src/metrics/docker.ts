@@ -27,6 +27,8 @@ const DOCKER_LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 export interface DockerFamilies {
   observe(operation: string, durationMs: number, ok: boolean): void;
+  /** One informer relist pass (every kind), as insurance or after the event stream reconnected. */
+  observeRelist(durationMs: number): void;
 }
 
 export function createDockerFamilies(registry: Registry): DockerFamilies {
@@ -48,8 +50,17 @@ export function createDockerFamilies(registry: Registry): DockerFamilies {
     operations.inc({ operation, result: 'error' }, 0);
     duration.zero({ operation });
   }
+  const relist = new Histogram({
+    name: 'ecs_agent_docker_relist_duration_seconds',
+    help: 'Duration of a full relist of Docker by the informer (containers, images, volumes, networks).',
+    buckets: DOCKER_LATENCY_BUCKETS,
+    registers: [registry],
+  });
   const known = new Set<string>(DOCKER_OPERATIONS);
   return {
+    observeRelist(durationMs) {
+      relist.observe(durationMs / 1000);
+    },
     observe(operation, durationMs, ok) {
       // An operation outside the closed list would be a new label value: fold it rather than grow cardinality.
       const label = known.has(operation) ? operation : 'other';
