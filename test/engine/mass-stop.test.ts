@@ -59,6 +59,7 @@ test('thirty SIGTERM-ignoring tasks removed at once all stop with 137, and a tas
   const running = statusByFamily(agent.tasks());
   const arns = new Map(families.map((family) => [family, running.get(family)!.Arn]));
 
+  const removedAtMs = Date.now();
   for (const family of families) agent.removeTaskDefinition(`${family}.json`);
   // The new file right behind the removals: its start must not queue behind thirty 5-second stops.
   agent.writeTaskDefinition('newcomer.json', {
@@ -70,6 +71,9 @@ test('thirty SIGTERM-ignoring tasks removed at once all stop with 137, and a tas
 
   let stoppedWhenNewcomerRan: number | undefined;
   let newcomerRunningWhenAllStopped: boolean | undefined;
+  // Printed, never asserted (a busy machine): how far apart the two orderings were.
+  let newcomerRunningAfterMs: number | undefined;
+  let allStoppedAfterMs: number | undefined;
   const stoppedCount = (byFamily: Map<string, TaskResponse>): number =>
     families.filter((family) => byFamily.get(family)?.KnownStatus === 'STOPPED').length;
   await waitFor(
@@ -78,9 +82,13 @@ test('thirty SIGTERM-ignoring tasks removed at once all stop with 137, and a tas
       const byFamily = statusByFamily(agent.tasks());
       const newcomerRunning = byFamily.get('newcomer')?.KnownStatus === 'RUNNING';
       const stopped = stoppedCount(byFamily);
-      if (newcomerRunning && stoppedWhenNewcomerRan === undefined) stoppedWhenNewcomerRan = stopped;
+      if (newcomerRunning && stoppedWhenNewcomerRan === undefined) {
+        stoppedWhenNewcomerRan = stopped;
+        newcomerRunningAfterMs = Date.now() - removedAtMs;
+      }
       if (stopped === TASKS && newcomerRunningWhenAllStopped === undefined) {
         newcomerRunningWhenAllStopped = newcomerRunning;
+        allStoppedAfterMs = Date.now() - removedAtMs;
       }
       return stopped === TASKS && newcomerRunning;
     },
@@ -91,6 +99,10 @@ test('thirty SIGTERM-ignoring tasks removed at once all stop with 137, and a tas
     },
   );
 
+  t.log(`old tasks already STOPPED when the newcomer was first seen RUNNING: ${stoppedWhenNewcomerRan} of ${TASKS}`);
+  t.log(
+    `seen after the removals: newcomer RUNNING ${newcomerRunningAfterMs} ms, all ${TASKS} STOPPED ${allStoppedAfterMs} ms`,
+  );
   const final = statusByFamily(agent.tasks());
   for (const family of families) {
     const task = final.get(family);
@@ -99,7 +111,6 @@ test('thirty SIGTERM-ignoring tasks removed at once all stop with 137, and a tas
     t.is(task?.Containers[0]?.ExitCode, 137, `${family}: killed after its stopTimeout`);
   }
   t.is((await agent.dockerContainerIds({ running: true })).length, 1, 'only the newcomer runs');
-  t.log(`old tasks already STOPPED when the newcomer was first seen RUNNING: ${stoppedWhenNewcomerRan} of ${TASKS}`);
   t.true(
     stoppedWhenNewcomerRan !== undefined && stoppedWhenNewcomerRan < TASKS,
     'the newcomer reached RUNNING before all the stops finished',
