@@ -176,6 +176,13 @@ test.serial(
       );
     });
 
+    const victimInDocker = await engine.docker(
+      'inspect',
+      '--format',
+      '{{.State.Status}} {{.State.ExitCode}}',
+      victimDockerId,
+    );
+    t.log(`Docker's view of the killed container: ${victimInDocker}`);
     for (const family of families.filter((f) => f !== victim)) {
       const task = agent.taskByFamily(family);
       t.is(task?.KnownStatus, 'RUNNING', `${family} survived the outage and is RUNNING`);
@@ -185,7 +192,7 @@ test.serial(
     const victimTask = agent.taskByFamily(victim) as TaskResponse;
     t.is(victimTask.Containers[0]?.KnownStatus, 'STOPPED', 'the container killed during the outage is STOPPED');
     t.is(victimTask.Containers[0]?.ExitCode, 137, 'with the exit code Docker recorded (SIGKILL)');
-    t.is(await engine.docker('inspect', '--format', '{{.State.ExitCode}}', victimDockerId), '137');
+    t.is(victimInDocker, 'exited 137', 'Docker recorded the SIGKILL');
     const late = agent.taskByFamily('outage-late') as TaskResponse;
     t.not(late.DesiredStatus, 'STOPPED', `the task added during the outage was not failed: ${late.Reason ?? ''}`);
     t.is(late.KnownStatus, 'RUNNING', 'the task added during the outage runs once the engine is back');
