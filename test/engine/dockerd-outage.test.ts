@@ -23,7 +23,7 @@ function sleeperTask(family: string): Record<string, unknown> {
   return {
     family,
     memory: '128',
-    // The private engine has no bridge (it must not touch docker0 or iptables of the shared engine).
+    // The private engine runs without iptables or NAT (it must not touch the shared engine's docker0 or rules).
     networkMode: 'none',
     containerDefinitions: [
       {

@@ -3,9 +3,10 @@
  * without touching the shared engine at /var/run/docker.sock that other tests and sessions use.
  *
  * Isolation from the shared engine: its own --data-root, --exec-root (so its own managed containerd, with
- * its socket, state and root under the exec/data roots), --pidfile, socket and an empty --config-file; no
- * bridge, no iptables, no masquerading, no ip_forward, so docker0 and the host's iptables are left alone.
- * Tasks on it must use networkMode none or host. Every path lives under one short /tmp/ecsd-pd-XXXX
+ * its socket, state and root under the exec/data roots), --pidfile, socket and an empty --config-file; a
+ * bridge of its own (never `--bridge=none`: dockerd then deletes the host's docker0 at start-up, breaking
+ * the shared engine), no iptables, no masquerading, no ip_forward, so docker0 and the host's iptables are
+ * left alone. Tasks on it use networkMode none or host (its bridge has no NAT). Every path lives under one short /tmp/ecsd-pd-XXXX
  * directory (unix socket paths are limited to 108 bytes; containerd puts its sockets under exec-root).
  *
  * `stop()` and `start()` may be called any number of times (same directories, same socket) to simulate an
@@ -246,12 +247,7 @@ export class PrivateDockerd {
     }
   }
 
-  /**
-   * Removes every container (all of them are the test's: the engine is private), stops the engine, kills
-   * whatever container processes are left (their shims outlive the daemon), unmounts what dockerd left
-   * mounted under its roots and deletes the directory. Safe to call more than once.
-   */
-  /** A bridge for this engine alone (name ≤ 15 chars), so it never touches docker0. */
+  /** A bridge for this engine alone (an interface name is at most 15 chars), so it never touches docker0. */
   private ensureOwnBridge(): string {
     const name = `ecsdpd${this.dir.slice(-6).replace(/[^a-zA-Z0-9]/g, '')}`.slice(0, 15);
     try {
@@ -276,6 +272,11 @@ export class PrivateDockerd {
     this.bridgeName = undefined;
   }
 
+  /**
+   * Removes every container (all of them are the test's: the engine is private), stops the engine, kills
+   * whatever container processes are left (their shims outlive the daemon), unmounts what dockerd left
+   * mounted under its roots and deletes the directory. Safe to call more than once.
+   */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     try {
