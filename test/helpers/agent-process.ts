@@ -33,6 +33,11 @@ export interface AgentProcessOptions {
   env?: Record<string, string>;
   /** Extra arguments for node itself (e.g. --cpu-prof for profiling). */
   nodeArgs?: string[];
+  /**
+   * The engine the agent (as DOCKER_HOST) and this helper's Docker calls use, e.g. a private engine's
+   * `unix://…/docker.sock`; the shared engine when unset.
+   */
+  dockerHost?: string;
 }
 
 export class AgentProcess {
@@ -65,6 +70,7 @@ export class AgentProcess {
         ECS_LOG_OUTPUT_FORMAT: 'json',
         ECS_LOGLEVEL: 'debug',
         ECSD_POLL_INTERVAL: '200ms',
+        ...(this.options.dockerHost === undefined ? {} : { DOCKER_HOST: this.options.dockerHost }),
         ...this.options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,31 +181,38 @@ export class AgentProcess {
     });
   }
 
-  /** IDs of the Docker containers of this agent's cluster (running or not). */
-  async dockerContainerIds(): Promise<string[]> {
-    const { stdout } = await execFileAsync('docker', [
+  /** `docker` on the agent's engine (`-H` when `dockerHost` is set), trimmed stdout. */
+  async docker(...args: string[]): Promise<string> {
+    const host = this.options.dockerHost === undefined ? [] : ['-H', this.options.dockerHost];
+    const { stdout } = await execFileAsync('docker', [...host, ...args]);
+    return stdout.trim();
+  }
+
+  /** IDs of the Docker containers of this agent's cluster (running or not; only running ones with `running`). */
+  async dockerContainerIds(options: { running?: boolean } = {}): Promise<string[]> {
+    const stdout = await this.docker(
       'ps',
-      '-aq',
+      ...(options.running ? ['-q'] : ['-aq']),
       '--no-trunc',
       '--filter',
       `label=com.amazonaws.ecs.cluster=${this.cluster}`,
-    ]);
+    );
     return stdout.split('\n').filter(Boolean);
   }
 
   async cleanup(): Promise<void> {
     await this.signal('SIGKILL');
-    const ids = await this.dockerContainerIds();
-    if (ids.length > 0) await execFileAsync('docker', ['rm', '-f', '-v', ...ids]).catch(() => {});
-    const { stdout } = await execFileAsync('docker', [
+    const ids = await this.dockerContainerIds().catch(() => []);
+    if (ids.length > 0) await this.docker('rm', '-f', '-v', ...ids).catch(() => {});
+    const stdout = await this.docker(
       'volume',
       'ls',
       '-q',
       '--filter',
       `label=com.amazonaws.ecs.cluster=${this.cluster}`,
-    ]);
+    ).catch(() => '');
     const volumes = stdout.split('\n').filter(Boolean);
-    if (volumes.length > 0) await execFileAsync('docker', ['volume', 'rm', '-f', ...volumes]).catch(() => {});
+    if (volumes.length > 0) await this.docker('volume', 'rm', '-f', ...volumes).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
