@@ -15,7 +15,6 @@ import {
   createDockerEngine,
   type DockerEngine,
   type DockerEventHint,
-  JsonObjectSplitter,
   LABEL_CONTAINER_NAME,
   LABEL_TASK_ARN,
   type ObservedContainer,
@@ -85,9 +84,17 @@ function socketPath(tag: string): string {
   return path.join(tmpdir(), `ecsd-${tag}-${RUN}-${randomUUID().slice(0, 6)}.sock`);
 }
 
-async function listen(t: ExecutionContext, handler: http.RequestListener): Promise<string> {
+/** A fake engine on a unix socket; it answers the version negotiation (API 1.41) unless `handler` does. */
+async function listen(t: ExecutionContext, handler: http.RequestListener, answerVersion = true): Promise<string> {
   const file = socketPath('fake');
-  const server = http.createServer(handler);
+  const server = http.createServer((req, res) => {
+    if (answerVersion && req.url === '/version') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ ApiVersion: '1.41', MinAPIVersion: '1.12' }));
+      return;
+    }
+    handler(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(file, resolve));
   t.teardown(
     () =>
@@ -192,9 +199,13 @@ test('a call that outlives its timeout rejects with DockerTimeoutError carrying 
 });
 
 test('a silent engine times out instead of hanging', async (t) => {
-  const file = await listen(t, () => {
-    /* never answer */
-  });
+  const file = await listen(
+    t,
+    () => {
+      /* never answer, not even the version negotiation */
+    },
+    false,
+  );
   const engine = createDockerEngine({ dockerHost: `unix://${file}`, logger: silentLogger, defaultTimeoutMs: 150 });
   const error = await t.throwsAsync(engine.inspectContainer('abc'), { instanceOf: EcsdError });
   t.is(error!.code, 'DockerTimeoutError');
@@ -234,7 +245,7 @@ test('a read-only engine refuses every mutation and creates nothing', async (t) 
     t.is(error!.code, 'DryRunMutationError');
   }
   t.is(await engine.inspectContainer(name), undefined, 'nothing was created');
-  t.deepEqual(engine.callCounts(), { inspect: 1 }, 'refused calls never reached Docker');
+  t.deepEqual(engine.callCounts(), { negotiate: 1, inspect: 1 }, 'refused calls never reached Docker');
   const listed = await engine.listContainers([`ecsd-test.run=${RUN}`]);
   t.is(listed.filter((c) => c.labels[LABEL_CONTAINER_NAME] === 'dryrun').length, 0);
 });
@@ -313,6 +324,12 @@ test('info reports versions, cgroups and host size', async (t) => {
   t.truthy(info.serverVersion);
   t.regex(info.apiVersion, /^1\.\d+$/);
   t.regex(info.minApiVersion, /^1\.\d+$/);
+  t.is(
+    info.negotiatedApiVersion,
+    info.apiVersion,
+    "this engine (API 1.41) is below the agent's newest: its own version is used",
+  );
+  t.is(engine.negotiatedApiVersion(), info.apiVersion);
   t.true(['1', '2'].includes(info.cgroupVersion));
   t.truthy(info.cgroupDriver);
   t.true(info.ncpu >= 1);
@@ -326,11 +343,12 @@ test('onCall sees every call with its outcome', async (t) => {
   await engine.inspectContainer(`ecsd-test-missing-${RUN}`);
   await t.throwsAsync(engine.startContainer(`ecsd-test-missing-${RUN}`, { timeoutMs: 5_000 }));
   t.deepEqual(calls, [
+    ['negotiate', true],
     ['ping', true],
     ['inspect', true],
     ['start', false],
   ]);
-  t.deepEqual(engine.callCounts(), { ping: 1, inspect: 1, start: 1 });
+  t.deepEqual(engine.callCounts(), { negotiate: 1, ping: 1, inspect: 1, start: 1 });
 });
 
 test('the event stream delivers container events with their labels', async (t) => {
@@ -409,33 +427,11 @@ test('the event stream survives split chunks and reconnects with since after the
   );
   t.is(urls.length, 2);
   const filters = JSON.parse(new URLSearchParams(urls[0]!.split('?')[1]).get('filters')!);
-  t.deepEqual(filters.type, ['container', 'image', 'volume']);
+  t.deepEqual(filters.type, ['container', 'image', 'volume', 'network']);
   t.true(filters.event.includes('die') && filters.event.includes('health_status') && !filters.event.includes('kill'));
+  t.true(filters.event.includes('connect') && filters.event.includes('disconnect'), 'network events for the informer');
+  t.regex(urls[0]!, /^\/v1\.41\/events\?/, 'the stream is versioned too');
   t.notRegex(urls[0]!, /since=/);
   t.regex(urls[1]!, /since=1700000001/, 'the reconnect asks for what it missed');
   t.is(engine.callCounts()['events'], 2);
-});
-
-test('JsonObjectSplitter reads newline-delimited events, resuming whole-line parsing after a split object', (t) => {
-  const splitter = new JsonObjectSplitter();
-  const events = Array.from({ length: 5 }, (_, n) => ({ n, Actor: { Attributes: { name: `c${n}`, brace: '}{' } } }));
-  const lines = events.map((e) => `${JSON.stringify(e)}\n`).join('');
-  // Cut in the middle of the third event: two whole lines, then a partial object.
-  const cut = lines.indexOf('"n":2') + 3;
-  t.deepEqual(splitter.push(lines.slice(0, cut)), { values: events.slice(0, 2), invalid: 0 });
-  t.deepEqual(splitter.push(lines.slice(cut)), { values: events.slice(2), invalid: 0 });
-  // Blank lines and CRLF endings between events are not errors.
-  t.deepEqual(splitter.push(`\n\r\n${JSON.stringify(events[0])}\r\n`), { values: [events[0]], invalid: 0 });
-  t.deepEqual(splitter.push('not json at all\n{"ok":true}\n'), { values: [{ ok: true }], invalid: 0 });
-});
-
-test('JsonObjectSplitter handles partial objects, braces in strings, missing newlines and junk', (t) => {
-  const splitter = new JsonObjectSplitter();
-  t.deepEqual(splitter.push('{"a":"x}{y\\"","b":{"c":[1,{"d":2}]}'), { values: [], invalid: 0 });
-  t.deepEqual(splitter.push('}\n{"e":1}{"f"'), {
-    values: [{ a: 'x}{y"', b: { c: [1, { d: 2 }] } }, { e: 1 }],
-    invalid: 0,
-  });
-  t.deepEqual(splitter.push(':2}  garbage {"g":}\n'), { values: [{ f: 2 }], invalid: 1 });
-  t.deepEqual(splitter.push(Buffer.from('{"h":"\u00e9"}')), { values: [{ h: 'é' }], invalid: 0 });
 });
