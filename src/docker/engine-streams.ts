@@ -99,7 +99,7 @@ export function pullImage(call: Call, ref: string, pull: ImagePullOptions, callO
             if (raw.errorDetail !== undefined || raw.error !== undefined) {
               // The registry's own words: what a task's stopped reason shows (fact sheet 4.6).
               const message = raw.errorDetail?.message ?? raw.error ?? 'pull failed';
-              finish(new CannotPullContainerError(message, { context }));
+              finish(new CannotPullContainerError(message, { context: { op: 'pull', ...context } }));
               return;
             }
             pull.onProgress?.(toProgress(raw));
@@ -130,7 +130,7 @@ export function pullImage(call: Call, ref: string, pull: ImagePullOptions, callO
       const status = httpStatusOf(error);
       return new CannotPullContainerError(dockerMessageOf(error), {
         cause: error,
-        context: { ...context, status },
+        context: { op: 'pull', ...context, status },
         // 5xx: the registry or the daemon could not be reached — another attempt may work.
         ...(status === undefined || status >= 500 ? { errorClass: 'transient' as const } : {}),
       });

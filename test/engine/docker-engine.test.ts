@@ -10,6 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import Dockerode from 'dockerode';
 import {
   type ContainerCreateBody,
   createDockerEngine,
@@ -434,4 +435,116 @@ test('the event stream survives split chunks and reconnects with since after the
   t.notRegex(urls[0]!, /since=/);
   t.regex(urls[1]!, /since=1700000001/, 'the reconnect asks for what it missed');
   t.is(engine.callCounts()['events'], 2);
+});
+
+test('a pull from a registry that is not there fails fast with the engine’s reason', async (t) => {
+  // No registry runs on this machine, so only the failure path of a real pull can be tested here; the
+  // progress path is tested against a fake engine (test/docker-client-streams.test.ts).
+  const engine = newEngine();
+  const seen: string[] = [];
+  const error = await t.throwsAsync(
+    engine.pullImage(
+      '127.0.0.1:1/ecsd-test/none:latest',
+      { onProgress: (p) => seen.push(p.status) },
+      { timeoutMs: 20_000 },
+    ),
+    { instanceOf: EcsdError },
+  );
+  t.is(error!.code, 'CannotPullContainerError');
+  t.regex(error!.message, /127\.0\.0\.1:1/);
+  t.regex(error!.message, /connection refused/);
+  t.like(error!.context, { op: 'pull', image: '127.0.0.1:1/ecsd-test/none:latest' });
+  t.is(engine.callCounts()['pull'], 1);
+});
+
+test('a read-only engine refuses pulls, image removal and exec', async (t) => {
+  const engine = newEngine({ readOnly: true });
+  for (const refusal of [
+    engine.pullImage(IMAGE, {}, {}),
+    engine.removeImage(IMAGE),
+    engine.exec('deadbeef', { cmd: ['true'] }),
+  ]) {
+    const error = await t.throwsAsync(refusal, { instanceOf: EcsdError });
+    t.is(error!.code, 'DryRunMutationError');
+  }
+  t.deepEqual(engine.callCounts(), {});
+});
+
+test('exec runs a command over the upgraded connection and returns its exit code and output', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'exec', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  const result = await engine.exec(id, { cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] }, { timeoutMs: 20_000 });
+  t.is(result.exitCode, 3);
+  t.regex(result.output, /out/);
+  t.regex(result.output, /err/);
+  const ok = await engine.exec(id, { cmd: ['cat', '/etc/hostname'] }, { timeoutMs: 20_000 });
+  t.is(ok.exitCode, 0);
+  t.is(ok.output.trim(), id.slice(0, 12));
+});
+
+test('an exec aborted while its command runs rejects at once', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'execabort', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  const controller = new AbortController();
+  const pending = engine.exec(id, { cmd: ['sleep', '20'] }, { signal: controller.signal, timeoutMs: 60_000 });
+  setTimeout(() => controller.abort(new Error('shutdown')), 300);
+  const error = await t.throwsAsync(pending, { instanceOf: EcsdError });
+  t.like(error!.context, { op: 'exec', aborted: true });
+});
+
+test('one-shot stats of a running container, undefined for a missing one', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'stats', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  const sample = await engine.containerStats(id, { timeoutMs: 20_000 });
+  t.truthy(sample);
+  t.truthy(sample!.read);
+  t.is(typeof (sample!.memory_stats as { usage?: unknown }).usage, 'number');
+  t.truthy(sample!.cpu_stats);
+  t.is(await engine.containerStats(`ecsd-test-missing-${RUN}`), undefined);
+});
+
+test('removeImage removes a tag, and an image already gone is done', async (t) => {
+  const engine = newEngine();
+  const tag = `ecsd-test/rmi-${RUN}`;
+  // A second tag of the test image (nothing else to pull here): removing it untags only.
+  const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+  await docker.getImage(IMAGE).tag({ repo: tag, tag: 'latest' });
+  t.teardown(() =>
+    docker
+      .getImage(`${tag}:latest`)
+      .remove()
+      .catch(() => {}),
+  );
+  t.truthy(await engine.inspectImage(`${tag}:latest`));
+  await engine.removeImage(`${tag}:latest`);
+  t.is(await engine.inspectImage(`${tag}:latest`), undefined);
+  t.truthy(await engine.inspectImage(IMAGE), 'the original tag is untouched');
+  await engine.removeImage(`${tag}:latest`); // 404: already gone
+});
+
+test('network events reach subscribers', async (t) => {
+  const engine = newEngine();
+  const seen: DockerEventHint[] = [];
+  let connected = false;
+  const unsubscribe = engine.subscribeEvents({
+    onEvent: (event) => seen.push(event),
+    onConnected: () => {
+      connected = true;
+    },
+  });
+  t.teardown(unsubscribe);
+  await waitFor('the event stream to connect', () => connected);
+  const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+  const network = await docker.createNetwork({ Name: uniqueName('net'), Labels: { 'ecsd-test.run': RUN } });
+  await network.remove();
+  const created = await waitFor('the network create event', () =>
+    seen.find((e) => e.type === 'network' && e.action === 'create' && e.id === network.id),
+  );
+  t.truthy(created);
+  await waitFor('the network destroy event', () =>
+    seen.find((e) => e.type === 'network' && e.action === 'destroy' && e.id === network.id),
+  );
 });
