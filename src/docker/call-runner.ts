@@ -71,7 +71,10 @@ function asCallError(op: string, context: Record<string, unknown>, error: unknow
 
 /** Rejects as soon as `signal` aborts, even if `promise` (a request being torn down) settles later. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {}); // settled later with nobody listening: not an unhandled rejection
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

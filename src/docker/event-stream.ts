@@ -123,10 +123,11 @@ export function runEventStream(options: EventStreamOptions): () => void {
       await pump(stream);
       if (!stopped) logger.info('docker event stream ended; reconnecting');
     } catch (error) {
-      // Whatever failed (including the caller-side deadline), the request must not outlive the attempt.
+      const connectTimedOut = abort.signal.aborted;
+      // Whatever failed (the opener's own deadline too), the request must not outlive the attempt.
       abort.abort();
       if (stopped) return;
-      const mapped = abort.signal.aborted
+      const mapped = connectTimedOut
         ? timeoutError('events', {}, options.connectTimeoutMs)
         : isConnectionError(error)
           ? connectionError('events', {}, error)
