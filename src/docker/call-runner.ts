@@ -3,7 +3,6 @@
  * bounded by a deadline and by the caller's abort signal (both tear the request down on its socket), sent
  * to the negotiated `/v1.NN/` prefix, and its failure turned into the agent's typed errors.
  */
-import type Dockerode from 'dockerode';
 import { DockerApiError, DryRunMutationError, EcsdError, isEcsdError } from '../errors.js';
 import {
   chooseApiVersion,
@@ -11,7 +10,7 @@ import {
   MAX_DOCKER_API_VERSION,
   MIN_DOCKER_API_VERSION,
 } from './api-version.js';
-import { createDockerClient, type DockerClient, dial } from './client.js';
+import { createDockerClient, type DockerClient, dial, type ModemOptions } from './client.js';
 import { apiError, connectionError, isConnectionError, timeoutError } from './docker-errors.js';
 import type { CallOptions } from './types.js';
 
@@ -25,7 +24,7 @@ export interface CallScope {
 }
 
 export interface CallRunnerOptions {
-  modemOptions: Dockerode.DockerOptions;
+  modemOptions: ModemOptions;
   readOnly: boolean;
   /** Deadline of the negotiation's `GET /version`. */
   negotiateTimeoutMs: number;

@@ -14,7 +14,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logging/types.js';
 import { createCallRunner } from './call-runner.js';
-import { type DockerTlsOptions, dial, dialStream, dockerodeOptionsFor } from './client.js';
+import { type DockerTlsOptions, dial, dialStream, modemOptionsFor } from './client.js';
 import { apiError, dockerMessageOf, httpStatusOf } from './docker-errors.js';
 import { containerStats, execInContainer, pullImage, removeImage } from './engine-streams.js';
 import { runEventStream } from './event-stream.js';
@@ -107,7 +107,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   const readOnly = options.readOnly === true;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const runner = createCallRunner({
-    modemOptions: dockerodeOptionsFor(options.dockerHost, options.tls),
+    modemOptions: modemOptionsFor(options.dockerHost, options.tls),
     readOnly,
     negotiateTimeoutMs: defaultTimeoutMs,
     ...(options.apiVersionLimits === undefined ? {} : { apiVersionLimits: options.apiVersionLimits }),
