@@ -194,6 +194,14 @@ export const ERROR_CONSTRUCTORS = {
   InternalError,
 } as const satisfies { readonly [C in ErrorCode]: abstract new (...args: never[]) => EcsdError & { code: C } };
 
+/**
+ * The same kind of error (code and class) with a new message and options: for a layer that retells an
+ * error it caught (a failed negotiation seen by the call that waited on it) without widening the closed set.
+ */
+export function restated(error: EcsdError, message: string, options: Omit<EcsdErrorOptions, 'errorClass'>): EcsdError {
+  return constructedByHand(error.code, message, error.errorClass, { ...options, errorClass: error.errorClass });
+}
+
 function constructedByHand(
   code: ErrorCode,
   message: string,

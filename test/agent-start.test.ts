@@ -2,15 +2,18 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { apiVersionBelow } from '../src/agent/agent.js';
-import { agentNodeFlags, MAIN_JS } from './helpers/agent-process.js';
+import { AgentProcess, agentNodeFlags, MAIN_JS } from './helpers/agent-process.js';
+import { HungDocker } from './helpers/hung-docker.js';
 
-test('Docker API versions compare numerically, and an unreadable one is not judged', (t) => {
-  t.true(apiVersionBelow('1.20', '1.21'));
-  t.false(apiVersionBelow('1.21', '1.21'));
-  t.false(apiVersionBelow('1.41', '1.21'));
-  t.false(apiVersionBelow('1.100', '1.21'), 'minor versions are numbers, not strings');
-  t.false(apiVersionBelow('', '1.21'));
+test('an engine older than the Docker API ecsd needs (1.25) is a terminal start failure naming both versions', async (t) => {
+  const docker = await HungDocker.start({ hang: [], apiVersion: '1.24' });
+  t.teardown(() => docker.close());
+  const agent = new AgentProcess({ env: { DOCKER_HOST: docker.host } });
+  t.teardown(() => agent.cleanup());
+  const error = await t.throwsAsync(agent.start());
+  t.regex(error.message, /agent exited with 5/);
+  t.regex(agent.logs(), /1\.24/);
+  t.regex(agent.logs(), /1\.25/);
 });
 
 test('ecsd runs straight from its shebang, which carries its node flags, and the harness uses them', async (t) => {

@@ -17,6 +17,7 @@ import { createDockerEngine } from '../docker/engine.js';
 import { createInformer } from '../docker/informer.js';
 import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
+import { isEcsdError } from '../errors.js';
 import { isHostPortFree } from '../host/port-probe.js';
 import { HostPortAllocator, parseIpLocalPortRange } from '../host/ports.js';
 import { canCreateCgroupRoot, createCgroupV1Manager } from '../host/task-cgroup.js';
@@ -33,8 +34,6 @@ import { SourcesReady } from './sources-ready.js';
 
 /** How long shutdown waits for in-flight reconciles before aborting them (upstream: engine disable ≤ 5 s). */
 const SHUTDOWN_DEADLINE_MS = 5_000;
-/** The oldest Docker Engine API the agent runs against (upstream's minimum). */
-const MIN_DOCKER_API = '1.21';
 /** Safety-net rescan of the task directory; changes normally arrive through fs.watch within ~50 ms. */
 const LOCAL_SOURCE_POLL_MS = 5_000;
 /** Client deadline on top of a stop's grace period (fact sheet 4.3). */
@@ -273,21 +272,27 @@ const AGENT_STATE_OF: Record<ManagerState, AgentState> = {
   stopped: 'stopped',
 };
 
-/** The engine must answer and speak an API the agent supports (fact sheet 13: too old is terminal). */
+/**
+ * The engine must answer and speak an API the agent supports: the version is negotiated once here (every
+ * later call goes to `/v1.NN/`). An engine that does not answer is recoverable (a supervisor restarts the
+ * agent); one outside the supported versions is terminal (fact sheet 13).
+ */
 async function checkEngine(engine: DockerEngine, config: AgentConfig, logger: Logger): Promise<EngineInfo> {
   try {
-    await engine.ping();
+    await engine.negotiate();
   } catch (error) {
+    if (isEcsdError(error) && error.context['refused'] === true) {
+      throw new AgentStartError(error.message, 'terminal', error);
+    }
     throw new AgentStartError(`Docker engine at ${config.dockerHost} does not answer`, 'recoverable', error);
   }
   const info = await engine.info();
-  logger.info('Docker engine', { version: info.serverVersion, api: info.apiVersion, cgroup: info.cgroupVersion });
-  if (apiVersionBelow(info.apiVersion, MIN_DOCKER_API)) {
-    throw new AgentStartError(
-      `Docker API ${info.apiVersion} is older than the minimum ${MIN_DOCKER_API} the agent needs`,
-      'terminal',
-    );
-  }
+  logger.info('Docker engine', {
+    version: info.serverVersion,
+    api: info.apiVersion,
+    negotiatedApi: info.negotiatedApiVersion,
+    cgroup: info.cgroupVersion,
+  });
   return info;
 }
 
@@ -330,16 +335,4 @@ function readLocalPortRange(): { startPort: number; endPort: number } {
     // parseIpLocalPortRange falls back to upstream's 49153-65535.
   }
   return parseIpLocalPortRange(text);
-}
-
-/** Whether Docker API version `version` ("1.41") is below `minimum`; an unreadable version is not judged. */
-export function apiVersionBelow(version: string, minimum: string): boolean {
-  const parse = (v: string): [number, number] | undefined => {
-    const match = /^(\d+)\.(\d+)$/.exec(v.trim());
-    return match ? [Number(match[1]), Number(match[2])] : undefined;
-  };
-  const have = parse(version);
-  const need = parse(minimum);
-  if (!have || !need) return false;
-  return have[0] < need[0] || (have[0] === need[0] && have[1] < need[1]);
 }

@@ -1,7 +1,8 @@
 /**
- * How Engine API failures look (http-transport.ts keeps docker-modem's shape), and the two failures every call shares: the transport is down
- * (DockerApiError) and the call outlived its deadline (DockerTimeoutError). Per-operation meanings
- * (404 on inspect, 304 on stop, 409 on create) are decided in engine.ts next to each call.
+ * How Engine API failures look (docker-modem's errors: `statusCode`, `json`, the socket's `code`), and the
+ * two failures every call shares: the transport is down (DockerApiError) and the call outlived its deadline
+ * (DockerTimeoutError). Per-operation meanings (404 on inspect, 304 on stop, 409 on create) are decided in
+ * engine.ts next to each call.
  */
 import { DockerApiError, DockerTimeoutError, type EcsdError, isEcsdError } from '../errors.js';
 
@@ -42,7 +43,10 @@ export function dockerMessageOf(error: unknown): string {
   if (Buffer.isBuffer(json) && json.length > 0) {
     return json.toString('utf8').trim();
   }
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  // A streamed call's error has no JSON body; docker-modem writes `(HTTP code 500) server error - <Docker's message> `.
+  const modemPrefixed = /^\(HTTP code \d+\) [^-]*? - ([\s\S]*)$/.exec(message);
+  return modemPrefixed === null ? message : modemPrefixed[1]!.trim();
 }
 
 export function isConnectionError(error: unknown): boolean {

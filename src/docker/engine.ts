@@ -1,7 +1,9 @@
 /**
- * The DockerEngine over the Engine API (http-transport.ts): every call counted, timed, bounded by a
- * deadline, and its failures turned into the agent's typed errors. Timeouts follow upstream's dockerclient
- * limits (fact sheet 4.9) where the caller does not pass its own.
+ * The DockerEngine over the Engine API through dockerode's modem (client.ts), with every call run by
+ * call-runner.ts: counted, timed, bounded by a deadline and the caller's signal, versioned, and its failure
+ * turned into the agent's typed errors. Timeouts follow upstream's dockerclient limits (fact sheet 4.9) where
+ * the caller does not pass its own. Pull, stats and exec (streams and a hijacked connection) are in
+ * engine-streams.ts.
  */
 import {
   CannotCreateContainerError,
@@ -9,23 +11,13 @@ import {
   CannotStartContainerError,
   CannotStopContainerError,
   ContainerVanishedError,
-  DockerApiError,
-  DryRunMutationError,
-  EcsdError,
-  isEcsdError,
 } from '../errors.js';
 import type { Logger } from '../logging/types.js';
-import {
-  apiError,
-  connectionError,
-  dockerMessageOf,
-  httpStatusOf,
-  isConnectionError,
-  timeoutError,
-} from './docker-errors.js';
+import { createCallRunner } from './call-runner.js';
+import { type DockerTlsOptions, dial, dialStream, modemOptionsFor } from './client.js';
+import { apiError, dockerMessageOf, httpStatusOf } from './docker-errors.js';
+import { containerStats, execInContainer, pullImage, removeImage } from './engine-streams.js';
 import { runEventStream } from './event-stream.js';
-import { createDockerTransport, type TransportTarget } from './http-transport.js';
-import { Http1TimeoutError } from './http1-client.js';
 import {
   type RawContainerInspect,
   type RawImageInspect,
@@ -39,7 +31,6 @@ import {
   toObservedVolume,
 } from './inspect-map.js';
 import type {
-  CallOptions,
   ContainerCreateBody,
   DockerEngine,
   DockerEventHandlers,
@@ -51,8 +42,10 @@ import type {
 } from './types.js';
 
 export interface DockerEngineOptions {
-  /** `unix:///var/run/docker.sock`, a bare socket path, or `tcp://host:port` (plain HTTP). */
+  /** `unix:///var/run/docker.sock`, a bare socket path, `tcp://host:port`, `http://…` or `https://…`. */
   dockerHost: string;
+  /** PEM files for a TLS endpoint (DOCKER_CERT_PATH's ca.pem, cert.pem, key.pem); a CA or cert implies TLS. */
+  tls?: DockerTlsOptions;
   /** Dry-run: every mutating call rejects with DryRunMutationError before touching Docker. */
   readOnly?: boolean;
   logger: Logger;
@@ -60,6 +53,8 @@ export interface DockerEngineOptions {
   defaultTimeoutMs?: number;
   /** Called once per Docker API call, for metrics (`ecs_agent_docker_*`). */
   onCall?: (op: string, durationMs: number, ok: boolean) => void;
+  /** Test seam for the negotiation bounds; default MIN_/MAX_DOCKER_API_VERSION. */
+  apiVersionLimits?: { min: string; max: string };
 }
 
 /** Upstream dockerclient limits (fact sheet 4.9): remove container 5 min; volume calls 5 min. */
@@ -74,7 +69,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * nothing inspected has changed. Docker matches `health_status` against `health_status: healthy` too (the
  * part before the colon).
  */
-const SUBSCRIBED_EVENTS = [
+export const SUBSCRIBED_EVENTS = [
   // containers
   'create',
   'start',
@@ -87,7 +82,7 @@ const SUBSCRIBED_EVENTS = [
   'unpause',
   'rename',
   'update',
-  // images (create/destroy above also cover volumes)
+  // images (create/destroy above also cover volumes and networks)
   'pull',
   'delete',
   'tag',
@@ -97,118 +92,70 @@ const SUBSCRIBED_EVENTS = [
   // volumes
   'mount',
   'unmount',
+  // Networks come and go through create/destroy above. Not connect/disconnect: every container start and
+  // stop on a network emits one, and nothing the informer caches of a network (id, name, driver, labels)
+  // changes with them, so each would cost a network list per task for nothing.
 ];
 
-/** Mutating operations refused on a read-only engine. */
-const MUTATING_OPS = new Set(['create', 'start', 'stop', 'remove', 'createVolume', 'removeVolume']);
+/** The object types the event stream carries. */
+export const SUBSCRIBED_EVENT_TYPES = ['container', 'image', 'volume', 'network'];
 
-/** A per-operation reading of an HTTP failure: a value means "this is success after all". */
-type Recover<T> = (error: unknown) => { value: T } | EcsdError;
-
-/** An aborted call rejects with the signal's reason when it is one of ours, else a transient API error. */
-function abortedError(op: string, context: Record<string, unknown>, signal: AbortSignal): EcsdError {
-  const reason: unknown = signal.reason;
-  if (isEcsdError(reason)) return reason;
-  return new DockerApiError(`Docker ${op} aborted: ${reason instanceof Error ? reason.message : String(reason)}`, {
-    cause: reason,
-    context: { op, aborted: true, ...context },
-  });
-}
-
-/** Where the Engine API listens: `unix:///var/run/docker.sock`, a bare socket path, or `tcp|http|https://host:port`. */
-export function transportTargetFor(dockerHost: string): TransportTarget {
-  if (dockerHost.startsWith('unix://') || dockerHost.startsWith('/')) {
-    return { socketPath: dockerHost.startsWith('unix://') ? dockerHost.slice('unix://'.length) : dockerHost };
-  }
-  const match = /^(tcp|http|https):\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(dockerHost);
-  if (match === null) {
-    throw new EcsdError('ConfigError', `unsupported Docker host ${JSON.stringify(dockerHost)}`, 'terminal', {
-      context: { dockerHost },
-    });
-  }
-  return { host: match[2]!, port: Number(match[3]), tls: match[1] === 'https' };
-}
+const encode = encodeURIComponent;
 
 export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
-  const http = createDockerTransport(transportTargetFor(options.dockerHost));
   const logger = options.logger.child({ module: 'docker' });
   const readOnly = options.readOnly === true;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const counts: Record<string, number> = {};
-
-  const count = (op: string): void => {
-    counts[op] = (counts[op] ?? 0) + 1;
-  };
-
-  const refuseIfReadOnly = (op: string, context: Record<string, unknown>): void => {
-    if (readOnly && MUTATING_OPS.has(op)) {
-      throw new DryRunMutationError(`dry run: refused Docker ${op}`, { context: { op, ...context } });
-    }
-  };
-
-  /**
-   * Runs one API call under a deadline. The transport owns the timer (counted from the call, so a request
-   * still waiting for a free connection ends on time too) and destroys the connection when it fires.
-   */
-  async function call<T>(
-    op: string,
-    context: Record<string, unknown>,
-    callOptions: CallOptions | undefined,
-    fallbackTimeoutMs: number,
-    run: (limit: { timeoutMs: number; signal?: AbortSignal }) => Promise<T>,
-    recover?: Recover<T>,
-  ): Promise<T> {
-    refuseIfReadOnly(op, context);
-    count(op);
-    const timeoutMs = callOptions?.timeoutMs ?? fallbackTimeoutMs;
-    const signal = callOptions?.signal;
-    const startedMs = performance.now();
-    let ok = false;
-    try {
-      signal?.throwIfAborted();
-      const value = await run(signal === undefined ? { timeoutMs } : { timeoutMs, signal });
-      ok = true;
-      return value;
-    } catch (error) {
-      if (signal?.aborted) throw abortedError(op, context, signal);
-      if (isEcsdError(error)) throw error;
-      if (error instanceof Http1TimeoutError) throw timeoutError(op, context, timeoutMs);
-      if (isConnectionError(error)) throw connectionError(op, context, error);
-      const recovered = recover ? recover(error) : apiError(op, context, error);
-      if (recovered instanceof EcsdError) throw recovered;
-      ok = true;
-      return recovered.value;
-    } finally {
-      options.onCall?.(op, performance.now() - startedMs, ok);
-    }
-  }
+  const runner = createCallRunner({
+    modemOptions: modemOptionsFor(options.dockerHost, options.tls),
+    readOnly,
+    negotiateTimeoutMs: defaultTimeoutMs,
+    ...(options.apiVersionLimits === undefined ? {} : { apiVersionLimits: options.apiVersionLimits }),
+    ...(options.onCall === undefined ? {} : { onCall: options.onCall }),
+  });
+  const call = runner.run;
+  let malformedEventLines = 0;
 
   const engine: DockerEngine = {
     readOnly,
 
-    callCounts: () => ({ ...counts }),
+    callCounts: () => runner.callCounts(),
+
+    negotiate: (callOptions) => runner.negotiate(callOptions),
+
+    negotiatedApiVersion: () => runner.negotiatedApiVersion(),
+
+    malformedEventLines: () => malformedEventLines,
 
     async ping(callOptions) {
-      await call('ping', {}, callOptions, defaultTimeoutMs, (limit) => http.request('GET', '/_ping', limit));
+      await call('ping', {}, callOptions, defaultTimeoutMs, ({ client, signal }) =>
+        dial(client, { method: 'GET', path: '/_ping', ok: [200], signal }),
+      );
     },
 
     async info(callOptions): Promise<EngineInfo> {
-      const info = await call('info', {}, callOptions, defaultTimeoutMs, (limit) =>
-        http.request<{
+      const info = await call('info', {}, callOptions, defaultTimeoutMs, ({ client, signal }) =>
+        dial<{
           ServerVersion?: string;
           CgroupVersion?: string;
           CgroupDriver?: string;
           NCPU?: number;
           MemTotal?: number;
-        }>('GET', '/info', limit),
+        }>(client, { method: 'GET', path: '/info', ok: [200], signal }),
       );
-      const version = await call('version', {}, callOptions, defaultTimeoutMs, (limit) =>
-        http.request<{ ApiVersion?: string; MinAPIVersion?: string }>('GET', '/version', limit),
+      const version = await call('version', {}, callOptions, defaultTimeoutMs, ({ client, signal }) =>
+        dial<{ ApiVersion?: string; MinAPIVersion?: string }>(client, {
+          method: 'GET',
+          path: '/version',
+          ok: [200],
+          signal,
+        }),
       );
       return {
         serverVersion: info.ServerVersion ?? '',
         apiVersion: version.ApiVersion ?? '',
         minApiVersion: version.MinAPIVersion ?? '',
+        negotiatedApiVersion: runner.negotiatedApiVersion() ?? '',
         // Engines before 20.10 do not report CgroupVersion and only ran on cgroup v1.
         cgroupVersion: info.CgroupVersion === '2' ? '2' : '1',
         cgroupDriver: info.CgroupDriver ?? '',
@@ -218,10 +165,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     },
 
     async listContainers(labelFilter, callOptions) {
-      const rows = await call('list', { labelFilter }, callOptions, defaultTimeoutMs, (limit) =>
-        http.request<Array<{ Id: string; Labels?: Record<string, string>; State: string }>>('GET', '/containers/json', {
+      const rows = await call('list', { labelFilter }, callOptions, defaultTimeoutMs, ({ client, signal }) =>
+        dial<Array<{ Id: string; Labels?: Record<string, string>; State: string }>>(client, {
+          method: 'GET',
+          path: '/containers/json',
           query: { all: true, filters: JSON.stringify({ label: [...labelFilter] }) },
-          ...limit,
+          ok: [200],
+          signal,
         }),
       );
       return rows.map((row) => ({ id: row.Id, labels: { ...(row.Labels ?? {}) }, state: row.State }));
@@ -234,9 +184,14 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         defaultTimeoutMs,
-        async (limit) =>
+        async ({ client, signal }) =>
           toObservedContainer(
-            await http.request<RawContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, limit),
+            await dial<RawContainerInspect>(client, {
+              method: 'GET',
+              path: `/containers/${encode(id)}/json`,
+              ok: [200],
+              signal,
+            }),
             Date.now(),
           ),
         (error) =>
@@ -253,11 +208,14 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         defaultTimeoutMs,
-        async (limit) => {
-          const created = await http.request<{ Id: string }>('POST', '/containers/create', {
+        async ({ client, signal }) => {
+          const created = await dial<{ Id: string }>(client, {
+            method: 'POST',
+            path: '/containers/create',
             query: { name },
             body,
-            ...limit,
+            ok: [200, 201],
+            signal,
           });
           return created.Id;
         },
@@ -269,6 +227,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
           return new CannotCreateContainerError(dockerMessageOf(error), {
             cause: error,
             context: { ...context, status, ...conflict },
+            // A 5xx is the daemon's trouble, not the task's: worth retrying.
+            ...(status !== undefined && status >= 500 ? { errorClass: 'transient' as const } : {}),
           });
         },
       );
@@ -281,8 +241,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         defaultTimeoutMs,
-        async (limit) => {
-          await http.request('POST', `/containers/${encodeURIComponent(id)}/start`, limit);
+        async ({ client, signal }) => {
+          await dial(client, { method: 'POST', path: `/containers/${encode(id)}/start`, ok: [204, 200], signal });
         },
         (error) =>
           // 304: already started — the goal state holds.
@@ -302,10 +262,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         graceSec * 1000 + defaultTimeoutMs,
-        async (limit) => {
-          await http.request('POST', `/containers/${encodeURIComponent(id)}/stop`, {
+        async ({ client, signal }) => {
+          await dial(client, {
+            method: 'POST',
+            path: `/containers/${encode(id)}/stop`,
             query: { t: graceSec },
-            ...limit,
+            ok: [204, 200],
+            signal,
           });
         },
         (error) => {
@@ -329,10 +292,13 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         REMOVE_CONTAINER_TIMEOUT_MS,
-        async (limit) => {
-          await http.request('DELETE', `/containers/${encodeURIComponent(id)}`, {
+        async ({ client, signal }) => {
+          await dial(client, {
+            method: 'DELETE',
+            path: `/containers/${encode(id)}`,
             query: { v: removeOptions.removeVolumes, force: removeOptions.force === true },
-            ...limit,
+            ok: [204, 200],
+            signal,
           });
         },
         // 404: already gone — removal is idempotent.
@@ -341,8 +307,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     },
 
     async listImages(callOptions): Promise<ObservedImage[]> {
-      const rows = await call('listImages', {}, callOptions, defaultTimeoutMs, (limit) =>
-        http.request<RawImageSummary[]>('GET', '/images/json', limit),
+      const rows = await call('listImages', {}, callOptions, defaultTimeoutMs, ({ client, signal }) =>
+        dial<RawImageSummary[]>(client, { method: 'GET', path: '/images/json', ok: [200], signal }),
       );
       return rows.map(toObservedImageSummary);
     },
@@ -354,16 +320,39 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         defaultTimeoutMs,
-        async (limit) => toObservedImage(await http.request<RawImageInspect>('GET', `/images/${ref}/json`, limit)),
+        // Not encoded: a reference's '/' and ':' are part of Docker's route (`/images/{name}/json`).
+        async ({ client, signal }) =>
+          toObservedImage(
+            await dial<RawImageInspect>(client, { method: 'GET', path: `/images/${ref}/json`, ok: [200], signal }),
+          ),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectImage', context, error)),
       );
     },
 
+    removeImage(ref, callOptions) {
+      return removeImage(call, ref, callOptions);
+    },
+
+    pullImage(ref, pull, callOptions) {
+      return pullImage(call, ref, pull, callOptions);
+    },
+
+    containerStats(id, callOptions) {
+      return containerStats(call, id, callOptions, defaultTimeoutMs);
+    },
+
+    exec(id, spec, callOptions) {
+      return execInContainer(call, id, spec, callOptions, defaultTimeoutMs);
+    },
+
     async listVolumes(labelFilter, callOptions): Promise<ObservedVolume[]> {
-      const listed = await call('listVolumes', { labelFilter }, callOptions, VOLUME_TIMEOUT_MS, (limit) =>
-        http.request<{ Volumes?: RawVolumeInspect[] | null }>('GET', '/volumes', {
+      const listed = await call('listVolumes', { labelFilter }, callOptions, VOLUME_TIMEOUT_MS, ({ client, signal }) =>
+        dial<{ Volumes?: RawVolumeInspect[] | null }>(client, {
+          method: 'GET',
+          path: '/volumes',
           ...(labelFilter.length > 0 ? { query: { filters: JSON.stringify({ label: [...labelFilter] }) } } : {}),
-          ...limit,
+          ok: [200],
+          signal,
         }),
       );
       return (listed?.Volumes ?? []).map(toObservedVolume);
@@ -376,17 +365,27 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         VOLUME_TIMEOUT_MS,
-        async (limit) =>
-          toObservedVolume(await http.request<RawVolumeInspect>('GET', `/volumes/${encodeURIComponent(name)}`, limit)),
+        async ({ client, signal }) =>
+          toObservedVolume(
+            await dial<RawVolumeInspect>(client, {
+              method: 'GET',
+              path: `/volumes/${encode(name)}`,
+              ok: [200],
+              signal,
+            }),
+          ),
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('inspectVolume', context, error)),
       );
     },
 
     async createVolume(spec, callOptions) {
-      await call('createVolume', { volume: spec.name }, callOptions, VOLUME_TIMEOUT_MS, (limit) =>
-        http.request('POST', '/volumes/create', {
+      await call('createVolume', { volume: spec.name }, callOptions, VOLUME_TIMEOUT_MS, ({ client, signal }) =>
+        dial(client, {
+          method: 'POST',
+          path: '/volumes/create',
           body: { Name: spec.name, Driver: spec.driver, DriverOpts: spec.driverOpts, Labels: spec.labels },
-          ...limit,
+          ok: [201, 200],
+          signal,
         }),
       );
     },
@@ -398,16 +397,16 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         context,
         callOptions,
         VOLUME_TIMEOUT_MS,
-        async (limit) => {
-          await http.request('DELETE', `/volumes/${encodeURIComponent(name)}`, limit);
+        async ({ client, signal }) => {
+          await dial(client, { method: 'DELETE', path: `/volumes/${encode(name)}`, ok: [204, 200], signal });
         },
         (error) => (httpStatusOf(error) === 404 ? { value: undefined } : apiError('removeVolume', context, error)),
       );
     },
 
     async listNetworks(callOptions): Promise<ObservedNetwork[]> {
-      const rows = await call('listNetworks', {}, callOptions, defaultTimeoutMs, (limit) =>
-        http.request<RawNetworkSummary[]>('GET', '/networks', limit),
+      const rows = await call('listNetworks', {}, callOptions, defaultTimeoutMs, ({ client, signal }) =>
+        dial<RawNetworkSummary[]>(client, { method: 'GET', path: '/networks', ok: [200], signal }),
       );
       return rows.map(toObservedNetwork);
     },
@@ -419,24 +418,24 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         onEvent: (event) => handlers.onEvent(event),
         onError: (error) => handlers.onError?.(error),
         onConnected: (info) => handlers.onConnected?.(info),
-        openStream: async (sinceSec, abortSignal) => {
-          count('events');
-          const startedMs = performance.now();
-          try {
-            const stream = await http.stream('/events', {
+        onMalformedLine: () => {
+          malformedEventLines++;
+        },
+        // Opened through the call runner (counted as `events`, versioned); the deadline covers the response
+        // headers only, because the runner's signal ends with the call while the stream lives on.
+        openStream: (sinceSec, abortSignal) =>
+          call('events', {}, { signal: abortSignal }, defaultTimeoutMs, ({ client }) =>
+            dialStream(client, {
+              method: 'GET',
+              path: '/events',
               query: {
-                filters: JSON.stringify({ type: ['container', 'image', 'volume'], event: SUBSCRIBED_EVENTS }),
+                filters: JSON.stringify({ type: SUBSCRIBED_EVENT_TYPES, event: SUBSCRIBED_EVENTS }),
                 ...(sinceSec === undefined ? {} : { since: sinceSec }),
               },
+              ok: [200],
               signal: abortSignal,
-            });
-            options.onCall?.('events', performance.now() - startedMs, true);
-            return stream;
-          } catch (error) {
-            options.onCall?.('events', performance.now() - startedMs, false);
-            throw error;
-          }
-        },
+            }),
+          ),
       });
     },
   };

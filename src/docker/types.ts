@@ -81,6 +81,8 @@ export interface EngineInfo {
   serverVersion: string;
   apiVersion: string;
   minApiVersion: string;
+  /** The version every call uses (`/v1.NN/`), negotiated at the first call or by `negotiate()`. */
+  negotiatedApiVersion: string;
   cgroupVersion: '1' | '2';
   cgroupDriver: string;
   ncpu: number;
@@ -103,6 +105,51 @@ export interface ObservedNetwork {
 export interface CallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** Registry credentials for a pull (sent as X-Registry-Auth); never logged. */
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+/** One progress line of a pull, as the engine reports it. */
+export interface PullProgress {
+  status: string;
+  /** The layer this line is about, when it is about one. */
+  id?: string;
+  /** The engine's rendered progress bar. */
+  progress?: string;
+  currentBytes?: number;
+  totalBytes?: number;
+}
+
+export interface ImagePullOptions {
+  auth?: RegistryAuth;
+  onProgress?: (progress: PullProgress) => void;
+  /** Abandon the pull after this long without a progress line. Default 60 s (ECS_IMAGE_PULL_INACTIVITY_TIMEOUT). */
+  inactivityTimeoutMs?: number;
+}
+
+/** One sample of `GET /containers/{id}/stats`, as the engine reports it (fields vary with cgroup version). */
+export interface ContainerStatsSample {
+  read: string;
+  cpu_stats?: Record<string, unknown>;
+  precpu_stats?: Record<string, unknown>;
+  memory_stats?: Record<string, unknown>;
+  networks?: Record<string, Record<string, number>>;
+  blkio_stats?: Record<string, unknown>;
+  pids_stats?: { current?: number; limit?: number };
+  [key: string]: unknown;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** stdout and stderr, interleaved as the engine sent them. */
+  output: string;
 }
 
 /** What a subscriber of the event stream hears. */
@@ -163,6 +210,31 @@ export interface DockerEngine {
   removeVolume(name: string, options?: CallOptions): Promise<void>;
 
   listNetworks(options?: CallOptions): Promise<ObservedNetwork[]>;
+
+  /**
+   * Negotiates the Engine API version (GET /version) once; every call made before it does so first. Rejects
+   * with a transient DockerApiError when the engine is down, a terminal one (`context.refused`) when its API
+   * is older than MIN_DOCKER_API_VERSION or newer than ecsd can speak. Resolves with the version in use.
+   */
+  negotiate(options?: CallOptions): Promise<string>;
+  /** The negotiated version, once known. */
+  negotiatedApiVersion(): string | undefined;
+
+  /**
+   * Pulls an image, reporting the engine's progress; rejects with CannotPullContainerError carrying the
+   * registry's message (terminal for a 4xx or an error in the stream, transient for 5xx or a dropped
+   * stream), or DockerTimeoutError after `inactivityTimeoutMs` without progress.
+   */
+  pullImage(ref: string, pull: ImagePullOptions, options: CallOptions): Promise<void>;
+  /** Removes an image by reference or ID; an image that is already gone is success. */
+  removeImage(ref: string, options?: CallOptions): Promise<void>;
+  /** One stats sample (`stream=false&one-shot=true`); undefined when the container does not exist. */
+  containerStats(id: string, options?: CallOptions): Promise<ContainerStatsSample | undefined>;
+  /** Runs a command in a running container over the hijacked connection; stdout and stderr interleaved. */
+  exec(id: string, spec: { cmd: string[] }, options?: CallOptions): Promise<ExecResult>;
+
+  /** Event-stream lines that were not JSON objects, skipped (with a warning) since the engine was made. */
+  malformedEventLines(): number;
 
   /** Subscribe to the event stream (reconnecting with backoff). Returns an unsubscribe function. */
   subscribeEvents(handlers: DockerEventHandlers): () => void;

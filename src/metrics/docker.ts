@@ -5,6 +5,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 export const DOCKER_OPERATIONS = [
+  'negotiate',
   'ping',
   'info',
   'version',
@@ -14,10 +15,17 @@ export const DOCKER_OPERATIONS = [
   'start',
   'stop',
   'remove',
+  'listImages',
   'inspectImage',
+  'pull',
+  'removeImage',
+  'listVolumes',
   'inspectVolume',
   'createVolume',
   'removeVolume',
+  'listNetworks',
+  'stats',
+  'exec',
   'events',
 ] as const;
 export type DockerOperation = (typeof DOCKER_OPERATIONS)[number];

@@ -10,12 +10,12 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import Dockerode from 'dockerode';
 import {
   type ContainerCreateBody,
   createDockerEngine,
   type DockerEngine,
   type DockerEventHint,
-  JsonObjectSplitter,
   LABEL_CONTAINER_NAME,
   LABEL_TASK_ARN,
   type ObservedContainer,
@@ -85,9 +85,17 @@ function socketPath(tag: string): string {
   return path.join(tmpdir(), `ecsd-${tag}-${RUN}-${randomUUID().slice(0, 6)}.sock`);
 }
 
-async function listen(t: ExecutionContext, handler: http.RequestListener): Promise<string> {
+/** A fake engine on a unix socket; it answers the version negotiation (API 1.41) unless `handler` does. */
+async function listen(t: ExecutionContext, handler: http.RequestListener, answerVersion = true): Promise<string> {
   const file = socketPath('fake');
-  const server = http.createServer(handler);
+  const server = http.createServer((req, res) => {
+    if (answerVersion && req.url === '/version') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ ApiVersion: '1.41', MinAPIVersion: '1.12' }));
+      return;
+    }
+    handler(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(file, resolve));
   t.teardown(
     () =>
@@ -192,9 +200,13 @@ test('a call that outlives its timeout rejects with DockerTimeoutError carrying 
 });
 
 test('a silent engine times out instead of hanging', async (t) => {
-  const file = await listen(t, () => {
-    /* never answer */
-  });
+  const file = await listen(
+    t,
+    () => {
+      /* never answer, not even the version negotiation */
+    },
+    false,
+  );
   const engine = createDockerEngine({ dockerHost: `unix://${file}`, logger: silentLogger, defaultTimeoutMs: 150 });
   const error = await t.throwsAsync(engine.inspectContainer('abc'), { instanceOf: EcsdError });
   t.is(error!.code, 'DockerTimeoutError');
@@ -234,7 +246,7 @@ test('a read-only engine refuses every mutation and creates nothing', async (t) 
     t.is(error!.code, 'DryRunMutationError');
   }
   t.is(await engine.inspectContainer(name), undefined, 'nothing was created');
-  t.deepEqual(engine.callCounts(), { inspect: 1 }, 'refused calls never reached Docker');
+  t.deepEqual(engine.callCounts(), { negotiate: 1, inspect: 1 }, 'refused calls never reached Docker');
   const listed = await engine.listContainers([`ecsd-test.run=${RUN}`]);
   t.is(listed.filter((c) => c.labels[LABEL_CONTAINER_NAME] === 'dryrun').length, 0);
 });
@@ -313,6 +325,12 @@ test('info reports versions, cgroups and host size', async (t) => {
   t.truthy(info.serverVersion);
   t.regex(info.apiVersion, /^1\.\d+$/);
   t.regex(info.minApiVersion, /^1\.\d+$/);
+  t.is(
+    info.negotiatedApiVersion,
+    info.apiVersion,
+    "this engine (API 1.41) is below the agent's newest: its own version is used",
+  );
+  t.is(engine.negotiatedApiVersion(), info.apiVersion);
   t.true(['1', '2'].includes(info.cgroupVersion));
   t.truthy(info.cgroupDriver);
   t.true(info.ncpu >= 1);
@@ -326,11 +344,12 @@ test('onCall sees every call with its outcome', async (t) => {
   await engine.inspectContainer(`ecsd-test-missing-${RUN}`);
   await t.throwsAsync(engine.startContainer(`ecsd-test-missing-${RUN}`, { timeoutMs: 5_000 }));
   t.deepEqual(calls, [
+    ['negotiate', true],
     ['ping', true],
     ['inspect', true],
     ['start', false],
   ]);
-  t.deepEqual(engine.callCounts(), { ping: 1, inspect: 1, start: 1 });
+  t.deepEqual(engine.callCounts(), { negotiate: 1, ping: 1, inspect: 1, start: 1 });
 });
 
 test('the event stream delivers container events with their labels', async (t) => {
@@ -409,33 +428,127 @@ test('the event stream survives split chunks and reconnects with since after the
   );
   t.is(urls.length, 2);
   const filters = JSON.parse(new URLSearchParams(urls[0]!.split('?')[1]).get('filters')!);
-  t.deepEqual(filters.type, ['container', 'image', 'volume']);
+  t.deepEqual(filters.type, ['container', 'image', 'volume', 'network']);
   t.true(filters.event.includes('die') && filters.event.includes('health_status') && !filters.event.includes('kill'));
+  t.true(
+    filters.event.includes('create') && filters.event.includes('destroy'),
+    'network create/destroy for the informer',
+  );
+  t.false(filters.event.includes('connect'), 'not connect/disconnect: one per container start, nothing cached changes');
+  t.regex(urls[0]!, /^\/v1\.41\/events\?/, 'the stream is versioned too');
   t.notRegex(urls[0]!, /since=/);
   t.regex(urls[1]!, /since=1700000001/, 'the reconnect asks for what it missed');
   t.is(engine.callCounts()['events'], 2);
 });
 
-test('JsonObjectSplitter reads newline-delimited events, resuming whole-line parsing after a split object', (t) => {
-  const splitter = new JsonObjectSplitter();
-  const events = Array.from({ length: 5 }, (_, n) => ({ n, Actor: { Attributes: { name: `c${n}`, brace: '}{' } } }));
-  const lines = events.map((e) => `${JSON.stringify(e)}\n`).join('');
-  // Cut in the middle of the third event: two whole lines, then a partial object.
-  const cut = lines.indexOf('"n":2') + 3;
-  t.deepEqual(splitter.push(lines.slice(0, cut)), { values: events.slice(0, 2), invalid: 0 });
-  t.deepEqual(splitter.push(lines.slice(cut)), { values: events.slice(2), invalid: 0 });
-  // Blank lines and CRLF endings between events are not errors.
-  t.deepEqual(splitter.push(`\n\r\n${JSON.stringify(events[0])}\r\n`), { values: [events[0]], invalid: 0 });
-  t.deepEqual(splitter.push('not json at all\n{"ok":true}\n'), { values: [{ ok: true }], invalid: 0 });
+test('a pull from a registry that is not there fails fast with the engine’s reason', async (t) => {
+  // No registry runs on this machine, so only the failure path of a real pull can be tested here; the
+  // progress path is tested against a fake engine (test/docker-client-streams.test.ts).
+  const engine = newEngine();
+  const seen: string[] = [];
+  const error = await t.throwsAsync(
+    engine.pullImage(
+      '127.0.0.1:1/ecsd-test/none:latest',
+      { onProgress: (p) => seen.push(p.status) },
+      { timeoutMs: 20_000 },
+    ),
+    { instanceOf: EcsdError },
+  );
+  t.is(error!.code, 'CannotPullContainerError');
+  t.regex(error!.message, /127\.0\.0\.1:1/);
+  t.regex(error!.message, /connection refused/);
+  t.like(error!.context, { op: 'pull', image: '127.0.0.1:1/ecsd-test/none:latest' });
+  t.is(engine.callCounts()['pull'], 1);
 });
 
-test('JsonObjectSplitter handles partial objects, braces in strings, missing newlines and junk', (t) => {
-  const splitter = new JsonObjectSplitter();
-  t.deepEqual(splitter.push('{"a":"x}{y\\"","b":{"c":[1,{"d":2}]}'), { values: [], invalid: 0 });
-  t.deepEqual(splitter.push('}\n{"e":1}{"f"'), {
-    values: [{ a: 'x}{y"', b: { c: [1, { d: 2 }] } }, { e: 1 }],
-    invalid: 0,
+test('a read-only engine refuses pulls, image removal and exec', async (t) => {
+  const engine = newEngine({ readOnly: true });
+  for (const refusal of [
+    engine.pullImage(IMAGE, {}, {}),
+    engine.removeImage(IMAGE),
+    engine.exec('deadbeef', { cmd: ['true'] }),
+  ]) {
+    const error = await t.throwsAsync(refusal, { instanceOf: EcsdError });
+    t.is(error!.code, 'DryRunMutationError');
+  }
+  t.deepEqual(engine.callCounts(), {});
+});
+
+test('exec runs a command over the upgraded connection and returns its exit code and output', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'exec', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  const result = await engine.exec(id, { cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] }, { timeoutMs: 20_000 });
+  t.is(result.exitCode, 3);
+  t.regex(result.output, /out/);
+  t.regex(result.output, /err/);
+  const ok = await engine.exec(id, { cmd: ['cat', '/etc/hostname'] }, { timeoutMs: 20_000 });
+  t.is(ok.exitCode, 0);
+  t.is(ok.output.trim(), id.slice(0, 12));
+});
+
+test('an exec aborted while its command runs rejects at once', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'execabort', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  const controller = new AbortController();
+  const pending = engine.exec(id, { cmd: ['sleep', '20'] }, { signal: controller.signal, timeoutMs: 60_000 });
+  setTimeout(() => controller.abort(new Error('shutdown')), 300);
+  const error = await t.throwsAsync(pending, { instanceOf: EcsdError });
+  t.like(error!.context, { op: 'exec', aborted: true });
+});
+
+test('one-shot stats of a running container, undefined for a missing one', async (t) => {
+  const engine = newEngine();
+  const { id } = await create(t, engine, 'stats', ['sleep', '30'], { Init: true });
+  await engine.startContainer(id, { timeoutMs: 20_000 });
+  const sample = await engine.containerStats(id, { timeoutMs: 20_000 });
+  t.truthy(sample);
+  t.truthy(sample!.read);
+  t.is(typeof (sample!.memory_stats as { usage?: unknown }).usage, 'number');
+  t.truthy(sample!.cpu_stats);
+  t.is(await engine.containerStats(`ecsd-test-missing-${RUN}`), undefined);
+});
+
+test('removeImage removes a tag, and an image already gone is done', async (t) => {
+  const engine = newEngine();
+  const tag = `ecsd-test/rmi-${RUN}`;
+  // A second tag of the test image (nothing else to pull here): removing it untags only.
+  const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+  await docker.getImage(IMAGE).tag({ repo: tag, tag: 'latest' });
+  t.teardown(() =>
+    docker
+      .getImage(`${tag}:latest`)
+      .remove()
+      .catch(() => {}),
+  );
+  t.truthy(await engine.inspectImage(`${tag}:latest`));
+  await engine.removeImage(`${tag}:latest`);
+  t.is(await engine.inspectImage(`${tag}:latest`), undefined);
+  t.truthy(await engine.inspectImage(IMAGE), 'the original tag is untouched');
+  await engine.removeImage(`${tag}:latest`); // 404: already gone
+});
+
+test('network events reach subscribers', async (t) => {
+  const engine = newEngine();
+  const seen: DockerEventHint[] = [];
+  let connected = false;
+  const unsubscribe = engine.subscribeEvents({
+    onEvent: (event) => seen.push(event),
+    onConnected: () => {
+      connected = true;
+    },
   });
-  t.deepEqual(splitter.push(':2}  garbage {"g":}\n'), { values: [{ f: 2 }], invalid: 1 });
-  t.deepEqual(splitter.push(Buffer.from('{"h":"\u00e9"}')), { values: [{ h: 'é' }], invalid: 0 });
+  t.teardown(unsubscribe);
+  await waitFor('the event stream to connect', () => connected);
+  const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+  const network = await docker.createNetwork({ Name: uniqueName('net'), Labels: { 'ecsd-test.run': RUN } });
+  await network.remove();
+  const created = await waitFor('the network create event', () =>
+    seen.find((e) => e.type === 'network' && e.action === 'create' && e.id === network.id),
+  );
+  t.truthy(created);
+  await waitFor('the network destroy event', () =>
+    seen.find((e) => e.type === 'network' && e.action === 'destroy' && e.id === network.id),
+  );
 });

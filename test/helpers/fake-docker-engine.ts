@@ -18,11 +18,14 @@ import { matchesLabelFilter } from '../../src/docker/inspect-map.js';
 import {
   type CallOptions,
   type ContainerCreateBody,
+  type ContainerStatsSample,
   type DockerContainerState,
   type DockerEngine,
   type DockerEventHandlers,
   type DockerEventHint,
   type EngineInfo,
+  type ExecResult,
+  type ImagePullOptions,
   LABEL_CONTAINER_NAME,
   LABEL_TASK_ARN,
   type ObservedContainer,
@@ -30,6 +33,7 @@ import {
   type ObservedNetwork,
   type ObservedVolume,
 } from '../../src/docker/types.js';
+import { CannotPullContainerError } from '../../src/errors.js';
 
 export interface FakeDockerEngineOptions {
   /** The agent's clock; default Date.now. */
@@ -250,7 +254,47 @@ export class FakeDockerEngine implements DockerEngine {
       cgroupDriver: 'cgroupfs',
       ncpu: 2,
       memTotalBytes: 4 * 1024 ** 3,
+      negotiatedApiVersion: '1.41',
     };
+  }
+
+  async negotiate(options?: CallOptions): Promise<string> {
+    await this.#call('negotiate', options);
+    return '1.41';
+  }
+
+  negotiatedApiVersion(): string | undefined {
+    return '1.41';
+  }
+
+  /** References a pull succeeds for; any other pull fails as a registry would ("not found"). */
+  readonly pullable = new Set<string>();
+
+  async pullImage(ref: string, _pull: ImagePullOptions, options: CallOptions): Promise<void> {
+    await this.#call('pull', options, true);
+    if (!this.pullable.has(normalizeImageRef(ref))) {
+      throw new CannotPullContainerError(`pull access denied for ${ref}: repository does not exist`);
+    }
+    this.putImage({ id: fakeId(), repoTags: [ref] });
+  }
+
+  async removeImage(ref: string, options?: CallOptions): Promise<void> {
+    await this.#call('removeImage', options, true);
+    const image = await this.inspectImage(ref);
+    if (image !== undefined) this.deleteImage(image.id);
+  }
+
+  /** Not modelled: the informer and runtime tests never read stats or exec. */
+  async containerStats(): Promise<ContainerStatsSample | undefined> {
+    throw new Error('FakeDockerEngine does not model container stats');
+  }
+
+  async exec(): Promise<ExecResult> {
+    throw new Error('FakeDockerEngine does not model exec');
+  }
+
+  malformedEventLines(): number {
+    return 0;
   }
 
   async listContainers(labelFilter: string[], options?: CallOptions) {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 export interface HungDockerOptions {
   /** Which operations never get an answer. */
   hang: ReadonlyArray<'create' | 'start' | 'stop'>;
+  /** What `/version` reports as ApiVersion (default 1.41, Docker 20.10's). */
+  apiVersion?: string;
 }
 
 export class HungDocker {
@@ -76,7 +78,7 @@ export class HungDocker {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Api-Version': '1.41' });
       res.end('OK');
     } else if (route === '/version') {
-      json(200, { Version: '20.10.24-hung', ApiVersion: '1.41', MinAPIVersion: '1.12' });
+      json(200, { Version: '20.10.24-hung', ApiVersion: this.options.apiVersion ?? '1.41', MinAPIVersion: '1.12' });
     } else if (route === '/info') {
       json(200, {
         ServerVersion: '20.10.24-hung',
