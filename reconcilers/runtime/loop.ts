@@ -60,6 +60,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     pollIntervalMs: deps.pollIntervalMs,
     resyncIntervalMs: deps.resyncIntervalMs,
     random: deps.random ?? Math.random,
+    loop: name,
     watchedTables: definition.watchedTables,
     keys: () => definition.keys(),
     keysForChange: (change) => definition.keysForChange(change),
@@ -70,20 +71,6 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
 
   const storeOnlyKinds: ReadonlySet<string> = new Set(definition.storeOnlyActionKinds ?? []);
   const isStoreOnly = (action: Action): boolean => storeOnlyKinds.has(action.kind);
-  // What an action writes to the store synchronously, before its first await, is this key's own doing and
-  // must not wake the key again (see Triggers.markOwnWrites). JavaScript runs that part without interleaving,
-  // so the generations it spans are exactly its writes.
-  const runDefinition: LoopDefinition<Desired, Actual, Action> = {
-    ...definition,
-    apply(key, action, signal, desired) {
-      const before = deps.store.generation();
-      const applied = definition.apply(key, action, signal, desired);
-      const after = deps.store.generation();
-      if (after > before) triggers.markOwnWrites(before, after, key);
-      return applied;
-    },
-  };
-
   const accepting = (): boolean => state === 'idle' || state === 'running';
 
   // Pumping on a microtask keeps reconciles from starting inside the caller of add() (a store write, a
@@ -117,13 +104,17 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     controllers.add(controller);
     const startedMs = clock.nowMs();
     try {
-      const outcome = await reconcileKey(runDefinition, allowedKinds, key, {
-        nowMs: () => clock.nowMs(),
-        dryRun,
-        signal: controller.signal,
-        onPlanned: (plan) => recordPlan(key, plan),
-        onApplying: (action) => logger.debug('applying action', { key, kind: action.kind, reason: action.reason }),
-      });
+      // Every write this reconcile makes, before or after any await, is attributed to (this loop, key): the
+      // change feed then does not wake the key for it (triggers.ts), while other keys it touches are woken.
+      const outcome = await deps.store.withWriteOrigin({ loop: name, key }, () =>
+        reconcileKey(definition, allowedKinds, key, {
+          nowMs: () => clock.nowMs(),
+          dryRun,
+          signal: controller.signal,
+          onPlanned: (plan) => recordPlan(key, plan),
+          onApplying: (action) => logger.debug('applying action', { key, kind: action.kind, reason: action.reason }),
+        }),
+      );
       settle(key, outcome, startedMs);
     } catch (error) {
       // settle() is bookkeeping only; reaching here is a runtime bug. Retry rather than lose the key.

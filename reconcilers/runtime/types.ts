@@ -29,11 +29,17 @@ export interface LoopPlan<Action extends LoopAction> {
   requeueAfterMs?: number;
 }
 
-/** What the store change feed reported, as given to `keysForChange` (limited to the loop's `watchedTables`). */
+/**
+ * What the store change feed reported, as given to `keysForChange` (limited to the loop's `watchedTables`).
+ * `'all'` everywhere means the feed lost track and every key may have changed.
+ */
 export interface LoopChange {
-  taskArns: string[] | 'all';
-  /** Tables written, for loops keyed by something other than tasks (images, ENIs). */
-  tables: StoreTable[] | 'all';
+  /** Per table, the keys of the rows written (task ARN, image ID, volume name, ENI attachment ARN…). */
+  keysByTable: Partial<Record<StoreTable, readonly string[]>> | 'all';
+  /** Convenience for loops keyed by task: the tasks owning any row written (all tables together). */
+  taskArns: readonly string[] | 'all';
+  /** Tables written. */
+  tables: readonly StoreTable[] | 'all';
 }
 
 export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
@@ -72,7 +78,7 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
 
 export interface LoopDeps<Action extends LoopAction = LoopAction> {
   /** Only the change-detection part of the store is used by the runtime. */
-  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange'>;
+  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange' | 'withWriteOrigin'>;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
