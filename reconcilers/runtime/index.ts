@@ -6,6 +6,13 @@ export {
   type ItemBackoff,
 } from './backoff.js';
 export { createLoop } from './loop.js';
+export {
+  createBucketRateLimiter,
+  createControllerRateLimiter,
+  createMaxOfRateLimiter,
+  DEFAULT_RETRY_BURST,
+  DEFAULT_RETRY_QPS,
+} from './rate-limiter.js';
 export { RESYNC_JITTER_FRACTION } from './triggers.js';
 export {
   LOOP_STATES,

@@ -9,14 +9,15 @@
  *   store-only (`storeOnlyActionKinds`): the plan already saw the state it wrote, so another look would
  *   plan nothing — it is handled as converged (or `requeue_after`).
  * - empty plan with requeueAfterMs: addAfter; result `requeue_after`.
- * - transient / throttled error: addRateLimited (5 ms × 2^n, capped); result `error`.
+ * - transient / throttled error: addRateLimited — the max of the key's backoff (5 ms × 2^n, capped) and the
+ *   loop-wide token bucket (10 qps, burst 100; rate-limiter.ts); result `error`.
  * - terminal error: record, count by code, forget, hold until the key changes; result `error`.
  */
 import PQueue from 'p-queue';
 import { type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
 import type { ReconcileResult } from '../../src/metrics/reconcile.js';
 import { runSoon } from '../../src/util/microtask.js';
-import { createItemExponentialBackoff } from './backoff.js';
+import { createControllerRateLimiter } from './rate-limiter.js';
 import { type ReconcileOutcome, reconcileKey } from './reconcile.js';
 import { Triggers } from './triggers.js';
 import type { Loop, LoopAction, LoopDefinition, LoopDeps, LoopPlan, LoopState, TerminalErrorRecord } from './types.js';
@@ -48,7 +49,13 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   const queue = new WorkQueue({
     clock,
     maxDepth: deps.maxQueueDepth,
-    backoff: createItemExponentialBackoff({ baseDelayMs: deps.baseBackoffMs, maxDelayMs: deps.maxBackoffMs }),
+    backoff: createControllerRateLimiter({
+      clock,
+      baseDelayMs: deps.baseBackoffMs,
+      maxDelayMs: deps.maxBackoffMs,
+      qps: deps.retryQps,
+      burst: deps.retryBurst,
+    }),
     metrics: metrics.queue,
     onReady: () => schedulePump(),
   });

@@ -94,6 +94,10 @@ export interface LoopDeps<Action extends LoopAction = LoopAction> {
   maxBackoffMs?: number;
   /** First backoff delay. Default 5 ms (client-go). */
   baseBackoffMs?: number;
+  /** Overall retry rate of the loop, all keys together (token bucket). Default 10 per second (client-go). */
+  retryQps?: number;
+  /** Token bucket size: retries allowed at once before the rate applies. Default 100 (client-go). */
+  retryBurst?: number;
   /** Observe and plan only: `apply` is never called. */
   dryRun?: boolean;
   /** Called with every plan (both modes), e.g. to print or serve dry-run output. */
