@@ -1,7 +1,14 @@
 /**
  * The loop runtime shared by every reconcile loop (design.md "Data flow" 3): level-triggered reconciles of
- * keys through a client-go style work queue, executed by a bounded p-queue. The work queue decides *which*
- * key runs (dedupe, per-key exclusivity, backoff, push-back); p-queue bounds *how many* run at once.
+ * keys through a client-go style work queue. The work queue decides *which* key runs (dedupe, per-key
+ * exclusivity, backoff, push-back); the worker bound (`maxConcurrentReconciles`) decides *how many* keys
+ * read, observe, plan and write the store at once.
+ *
+ * A worker is held only for work that uses the CPU or the store: it is released as soon as a reconcile
+ * starts its first action that is not store-only (a Docker call), so a `docker stop` waiting out its grace
+ * period, or a create waiting for the agent-wide Docker mutation bound (mutation-limiter.ts), never delays
+ * another key's reconcile — in particular the recording of a status the informer just reported. The key
+ * stays "processing" in the work queue until its actions settle, so it is still never worked twice at once.
  *
  * Outcome rules (controller-runtime's, see notes/style.md anchors):
  * - converged (empty plan): forget the backoff; result `success`.
@@ -13,7 +20,6 @@
  *   loop-wide token bucket (10 qps, burst 100; rate-limiter.ts); result `error`.
  * - terminal error: record, count by code, forget, hold until the key changes; result `error`.
  */
-import PQueue from 'p-queue';
 import { type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
 import type { ReconcileResult } from '../../src/metrics/reconcile.js';
 import { runSoon } from '../../src/util/microtask.js';
@@ -22,6 +28,9 @@ import { type ReconcileOutcome, reconcileKey } from './reconcile.js';
 import { Triggers } from './triggers.js';
 import type { Loop, LoopAction, LoopDefinition, LoopDeps, LoopPlan, LoopState, TerminalErrorRecord } from './types.js';
 import { WorkQueue } from './work-queue.js';
+
+/** Independent actions of one key applied at once (e.g. stops of a task's unordered containers). */
+export const DEFAULT_MAX_PARALLEL_ACTIONS_PER_KEY = 8;
 
 export function createLoop<Desired, Actual, Action extends LoopAction>(
   definition: LoopDefinition<Desired, Actual, Action>,
@@ -38,7 +47,11 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   const allowedKinds: ReadonlySet<string> = new Set(definition.actionKinds);
 
   let state: LoopState = 'idle';
-  let inFlight = 0;
+  /** Workers held: reconciles reading, observing, planning or applying store-only actions. */
+  let workersBusy = 0;
+  /** Every reconcile not finished, holding a worker or not. */
+  const running = new Set<Promise<void>>();
+  const maxParallelActions = deps.maxParallelActionsPerKey ?? DEFAULT_MAX_PARALLEL_ACTIONS_PER_KEY;
   let pumpScheduled = false;
   let stopping: Promise<void> | undefined;
   const controllers = new Set<AbortController>();
@@ -59,7 +72,6 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     metrics: metrics.queue,
     onReady: () => schedulePump(),
   });
-  const executor = new PQueue({ concurrency: maxConcurrentReconciles });
   const triggers = new Triggers({
     store: deps.store,
     clock,
@@ -92,16 +104,19 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   }
 
   function pump(): void {
-    while (accepting() && inFlight < maxConcurrentReconciles) {
+    while (accepting() && workersBusy < maxConcurrentReconciles) {
       const key = queue.get();
       if (key === undefined) break;
-      inFlight += 1;
-      metrics.reconcile.setActiveWorkers(inFlight);
-      executor
-        .add(() => work(key))
-        .catch((error: unknown) => {
-          logger.error('executor rejected a reconcile', { key, error: errorMessage(error) });
-        });
+      workersBusy += 1;
+      metrics.reconcile.setActiveWorkers(workersBusy);
+      const reconcile = work(key).catch((error: unknown) => {
+        logger.error('reconcile bookkeeping failed', { key, error: errorMessage(error) });
+      });
+      running.add(reconcile);
+      void reconcile.finally(() => {
+        running.delete(reconcile);
+        notifyIfDrained();
+      });
     }
     notifyIfDrained();
   }
@@ -110,6 +125,14 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     const controller = new AbortController();
     controllers.add(controller);
     const startedMs = clock.nowMs();
+    let holdsWorker = true;
+    const releaseWorker = (): void => {
+      if (!holdsWorker) return;
+      holdsWorker = false;
+      workersBusy -= 1;
+      metrics.reconcile.setActiveWorkers(workersBusy);
+      schedulePump();
+    };
     try {
       // Every write this reconcile makes, before or after any await, is attributed to (this loop, key): the
       // change feed then does not wake the key for it (triggers.ts), while other keys it touches are woken.
@@ -118,8 +141,15 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
           nowMs: () => clock.nowMs(),
           dryRun,
           signal: controller.signal,
+          maxParallelActions,
+          isStoreOnly,
+          checkStoreOnlyFixedPoint: deps.checkStoreOnlyFixedPoint ?? false,
           onPlanned: (plan) => recordPlan(key, plan),
-          onApplying: (action) => logger.debug('applying action', { key, kind: action.kind, reason: action.reason }),
+          onApplying: (action) => {
+            logger.debug('applying action', { key, kind: action.kind, reason: action.reason });
+            // From here the reconcile waits on Docker: give the worker to another key.
+            if (!isStoreOnly(action)) releaseWorker();
+          },
         }),
       );
       settle(key, outcome, startedMs);
@@ -130,8 +160,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     } finally {
       controllers.delete(controller);
       queue.done(key);
-      inFlight -= 1;
-      metrics.reconcile.setActiveWorkers(inFlight);
+      releaseWorker();
       schedulePump();
     }
   }
@@ -217,7 +246,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
 
   function notifyIfDrained(): void {
     if (drainWaiters.length === 0) return;
-    if (accepting() && !(queue.isIdle() && inFlight === 0)) return;
+    if (accepting() && !(queue.isIdle() && running.size === 0)) return;
     const waiters = drainWaiters;
     drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -267,7 +296,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       triggers.stop();
       queue.shutDown();
       notifyIfDrained();
-      logger.info('loop stopping', { inFlight, deadlineMs });
+      logger.info('loop stopping', { inFlight: running.size, deadlineMs });
       const deadline = clock.setTimeout(() => {
         if (controllers.size === 0) return;
         logger.warn('stop deadline passed; aborting in-flight reconciles', { inFlight: controllers.size });
@@ -277,7 +306,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
         for (const controller of controllers) controller.abort(reason);
       }, deadlineMs);
       try {
-        await executor.onIdle();
+        while (running.size > 0) await Promise.allSettled([...running]);
       } finally {
         deadline.cancel();
         state = 'stopped';

@@ -16,14 +16,26 @@ export const LOOP_STATES = ['idle', 'running', 'stopping', 'stopped'] as const;
  */
 export type LoopState = (typeof LOOP_STATES)[number];
 
-/** Every action names its kind (from the loop's closed list, used as a metric label) and why it is needed. */
+/**
+ * Every action names its kind (from the loop's closed list, used as a metric label) and why it is needed.
+ * A plan is a small graph (action-graph.ts): `id` names an action so later ones can wait for it in `after`.
+ */
 export interface LoopAction {
   kind: string;
   reason: string;
+  id?: string;
+  /**
+   * Ids of earlier actions this one waits for. Absent: it waits for the action listed just before it (so a
+   * plain list runs in order); `[]`: it waits for nothing and runs alongside the others.
+   */
+  after?: readonly string[];
 }
 
 export interface LoopPlan<Action extends LoopAction> {
-  /** Applied in order; the first failure stops the rest. Empty means converged. */
+  /**
+   * Applied as a graph (see LoopAction.after): ready actions concurrently, a failed action's dependents not
+   * at all, the first failure reported. Empty means converged.
+   */
   actions: Action[];
   /** Plan this key again after this many ms even if nothing changes (e.g. a timeout will expire). */
   requeueAfterMs?: number;
@@ -98,6 +110,14 @@ export interface LoopDeps<Action extends LoopAction = LoopAction> {
   retryQps?: number;
   /** Token bucket size: retries allowed at once before the rate applies. Default 100 (client-go). */
   retryBurst?: number;
+  /** Actions of one key applied at the same time (independent actions of a plan). Default 8. */
+  maxParallelActionsPerKey?: number;
+  /**
+   * Check the rule that a plan made only of store-only actions is a fixed point: after applying one, plan
+   * again and fail the reconcile (terminal InternalError) if anything is left. On in tests (the runtime
+   * harness); off in production, where it would cost an observe per store-only plan.
+   */
+  checkStoreOnlyFixedPoint?: boolean;
   /** Observe and plan only: `apply` is never called. */
   dryRun?: boolean;
   /** Called with every plan (both modes), e.g. to print or serve dry-run output. */

@@ -181,6 +181,7 @@ export interface AgentConfig {
   pollIntervalMs: number;
   resyncIntervalMs: number;
   maxConcurrentReconciles: number;
+  maxConcurrentDockerMutations: number;
 }
 
 export interface LoadedConfig {

@@ -214,6 +214,8 @@ export function harness(options: HarnessOptions = {}): Harness {
     dryRun: options.dryRun,
     onPlan: options.onPlan,
     random: options.random ?? (() => 0.5),
+    // The rule "a store-only plan is a fixed point" is checked in every runtime test (docs/runtime.md).
+    checkStoreOnlyFixedPoint: true,
   };
   const { onPlan: _worldOnPlan, ...baseDeps } = deps;
   return { clock, store, metrics, world, deps, baseDeps };
