@@ -87,7 +87,7 @@ export function containersLoopDefinition(
       if (!desired) return { actions: [] };
       return planContainers(desired, actual, deps.settings);
     },
-    apply: (taskArn, action, _signal, desired) => deps.executor.apply(taskArn, action, desired?.task),
+    apply: (taskArn, action, signal, desired) => deps.executor.apply(taskArn, action, desired?.task, signal),
   };
 }
 

@@ -34,17 +34,25 @@ export interface ContainersActual {
   nowMs: number;
 }
 
-export type ContainerAction =
+/** The plan-graph fields (reconcilers/runtime/action-graph.ts), set by the planner's last step (plan.ts). */
+interface GraphFields {
+  id?: string;
+  after?: readonly string[];
+}
+
+export type ContainerAction = GraphFields &
   /** Write status changes / reasons / outbox entries to the store (always applied first). */
-  | { kind: 'record'; observation: TaskObservation; reason: string }
-  | { kind: 'setup-task-cgroup'; reason: string }
-  | { kind: 'create-volume'; volume: string; reason: string }
-  /** `startFollows`: the same plan starts the container next, whose own inspect then shows it to the view. */
-  | { kind: 'create'; container: string; reason: string; startFollows?: boolean }
-  | { kind: 'start'; container: string; reason: string }
-  | { kind: 'stop'; container: string; graceSec: number; reason: string }
-  /** Inspect again now, so the next plan sees a fresh observation (plan-late-oom.ts). */
-  | { kind: 'inspect'; container: string; dockerId: string; reason: string };
+  (
+    | { kind: 'record'; observation: TaskObservation; reason: string }
+    | { kind: 'setup-task-cgroup'; reason: string }
+    | { kind: 'create-volume'; volume: string; reason: string }
+    /** `startFollows`: the same plan starts the container next, whose own inspect then shows it to the view. */
+    | { kind: 'create'; container: string; reason: string; startFollows?: boolean }
+    | { kind: 'start'; container: string; reason: string }
+    | { kind: 'stop'; container: string; graceSec: number; reason: string }
+    /** Inspect again now, so the next plan sees a fresh observation (plan-late-oom.ts). */
+    | { kind: 'inspect'; container: string; dockerId: string; reason: string }
+  );
 
 export interface ContainersPlan {
   actions: ContainerAction[];
