@@ -2,6 +2,7 @@ import test from 'ava';
 import { createLoop } from '../reconcilers/runtime/loop.js';
 import { createMutationLimiter } from '../reconcilers/runtime/mutation-limiter.js';
 import type { LoopAction, LoopDefinition } from '../reconcilers/runtime/types.js';
+import type { DockerObjectKind, InformerChange, InformerEvents } from '../src/docker/types.js';
 import { DockerApiError } from '../src/errors.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import { flushAsync } from './helpers/fake-clock.js';
@@ -213,4 +214,42 @@ test('the mutation limiter runs at most `limit` at once, FIFO, and publishes in-
   t.is(limiter.inFlight(), 0);
   t.is(await metrics.sampleValue('ecs_agent_docker_mutations_in_flight'), 0);
   t.throws(() => createMutationLimiter({ limit: 0 }), { instanceOf: RangeError });
+});
+
+test('a loop subscribes to the Docker kinds it watches on start, is woken with mapped keys, and unsubscribes on stop', async (t) => {
+  const h = harness();
+  h.world.converged('task-1', 'task-2');
+  const listeners = new Map<DockerObjectKind, Set<(change: InformerChange) => void>>();
+  const informer: InformerEvents = {
+    subscribe(kind, listener) {
+      const set = listeners.get(kind) ?? new Set();
+      set.add(listener);
+      listeners.set(kind, set);
+      return () => set.delete(listener);
+    },
+  };
+  const emit = (change: InformerChange): void => {
+    for (const listener of listeners.get(change.kind) ?? []) listener(change);
+  };
+  const loop = createLoop(
+    {
+      ...h.world.definition(),
+      watches: [{ kind: 'container', keysFor: (change) => (change.taskArn ? [change.taskArn] : []) }],
+    },
+    { ...h.deps, informer },
+  );
+  t.is(listeners.get('container')?.size ?? 0, 0, 'nothing before start');
+  loop.start();
+  await flushAsync();
+  t.is(listeners.get('container')?.size, 1);
+  t.is(h.world.observeCount('task-2'), 1, 'the start resync');
+
+  emit({ kind: 'container', type: 'updated', id: 'c1', taskArn: 'task-2' });
+  emit({ kind: 'image', type: 'added', id: 'sha256:1', imageRefs: ['busybox'] });
+  await flushAsync();
+  t.is(h.world.observeCount('task-2'), 2, 'the container change woke its task');
+  t.is(h.world.observeCount('task-1'), 1, 'an unwatched kind wakes nothing');
+
+  await loop.stop(0);
+  t.is(listeners.get('container')?.size, 0, 'unsubscribed on stop');
 });

@@ -7,7 +7,8 @@ import type { ContainerView } from '../../src/docker/container-view.js';
 import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
-import type { LoopDefinition } from '../runtime/types.js';
+import { createLoop } from '../runtime/loop.js';
+import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
 import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
@@ -45,6 +46,8 @@ export function containersLoopDefinition(
     storeOnlyActionKinds: ['record'],
     // What readDesired reads. Not 'sent' or 'outbox': the reporter's acks never change a plan.
     watchedTables: ['tasks', 'containers', 'volumes'],
+    // A container's change in Docker wakes its task (events and relists, through the shared informer).
+    watches: [{ kind: 'container', keysFor: (change) => (change.taskArn === undefined ? [] : [change.taskArn]) }],
     keys: () => activeTaskArns(deps.store),
     keysForChange: (change) => (change.taskArns === 'all' ? activeTaskArns(deps.store) : change.taskArns),
     readDesired(taskArn) {
@@ -89,6 +92,20 @@ export function containersLoopDefinition(
     },
     apply: (taskArn, action, signal, desired) => deps.executor.apply(taskArn, action, desired?.task, signal),
   };
+}
+
+export interface CreateContainersLoopDeps extends ContainersLoopDeps {
+  /**
+   * The runtime's deps (clock, logger, metrics, intervals, bounds, and `informer` for Docker changes); the
+   * store is the one above.
+   */
+  runtime: Omit<LoopDeps<ContainerAction>, 'store'>;
+}
+
+/** The containers loop, ready to `start()`: the agent only wires its dependencies. */
+export function createContainersLoop(deps: CreateContainersLoopDeps): Loop<ContainerAction> {
+  const { runtime, ...definitionDeps } = deps;
+  return createLoop(containersLoopDefinition(definitionDeps), { ...runtime, store: deps.store });
 }
 
 /** Tasks that still need container work: a known-STOPPED task has nothing left to converge. */

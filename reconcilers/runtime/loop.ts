@@ -54,6 +54,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   const maxParallelActions = deps.maxParallelActionsPerKey ?? DEFAULT_MAX_PARALLEL_ACTIONS_PER_KEY;
   let pumpScheduled = false;
   let stopping: Promise<void> | undefined;
+  let unsubscribeInformer: Array<() => void> = [];
   const controllers = new Set<AbortController>();
   const plans = new Map<string, LoopPlan<Action>>();
   const terminalErrors = new Map<string, TerminalErrorRecord>();
@@ -265,6 +266,23 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       maxQueueDepth: deps.maxQueueDepth,
     });
     triggers.start();
+    subscribeInformer();
+  }
+
+  /** Docker changes of the watched kinds wake the keys they map to, like a nudge. */
+  function subscribeInformer(): void {
+    const { informer } = deps;
+    const watches = definition.watches ?? [];
+    if (informer === undefined || watches.length === 0) return;
+    unsubscribeInformer = watches.map((watch) =>
+      informer.subscribe(watch.kind, (change) => {
+        try {
+          for (const key of watch.keysFor(change)) nudge(key);
+        } catch (error) {
+          logger.error('mapping a Docker change to keys failed', { kind: change.kind, error: errorMessage(error) });
+        }
+      }),
+    );
   }
 
   function nudge(key: string): boolean {
@@ -294,6 +312,8 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     stopping = (async () => {
       state = 'stopping';
       triggers.stop();
+      for (const unsubscribe of unsubscribeInformer) unsubscribe();
+      unsubscribeInformer = [];
       queue.shutDown();
       notifyIfDrained();
       logger.info('loop stopping', { inFlight: running.size, deadlineMs });

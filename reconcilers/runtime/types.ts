@@ -4,10 +4,17 @@
  * action handlers; the runtime owns triggering, queueing, concurrency, retries, metrics and dry-run.
  */
 import type { Clock } from '../../src/clock.js';
+import type { DockerObjectKind, InformerChange, InformerEvents } from '../../src/docker/types.js';
 import type { ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { MetricsRegistry } from '../../src/metrics/registry.js';
 import type { DesiredStateStore, StoreTable } from '../../src/store/records.js';
+
+/** A Docker object kind a loop watches, and how a change of such an object maps to the loop's keys. */
+export interface LoopWatch {
+  kind: DockerObjectKind;
+  keysFor(change: InformerChange): Iterable<string>;
+}
 
 export const LOOP_STATES = ['idle', 'running', 'stopping', 'stopped'] as const;
 /**
@@ -73,6 +80,11 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
    * is woken by every write). A loop that starts reading a table must add it here in the same change.
    */
   watchedTables?: readonly StoreTable[];
+  /**
+   * The Docker object kinds whose changes (from the shared informer, `LoopDeps.informer`) wake this loop,
+   * each with the keys a change maps to. The runtime subscribes on start and unsubscribes on stop.
+   */
+  watches?: readonly LoopWatch[];
   /** Keys affected by a store change; `'all'` means the feed lost track and every key may have changed. */
   keysForChange(change: LoopChange): Iterable<string>;
   /** Desired state of `key` from the store; undefined when the key is no longer desired (e.g. deleted). */
@@ -94,6 +106,8 @@ export interface LoopDeps<Action extends LoopAction = LoopAction> {
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** The shared Docker informer; the loop subscribes to the kinds its definition `watches`. */
+  informer?: InformerEvents;
   /** How often the change feed's generation is checked (cheap when nothing changed). */
   pollIntervalMs: number;
   /** Full resync period (insurance, not the trigger); each period is jittered ±10 %. */
