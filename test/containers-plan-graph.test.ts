@@ -69,3 +69,16 @@ test("the 'Docker engine unavailable' note is replaced by a real reason and clea
   const stopped = planChecked(t, stopping, actualWith(stopping)).next;
   t.false(stopped.task.reason?.startsWith(ENGINE_UNAVAILABLE_PREFIX) ?? false, 'never reported as a STOPPED reason');
 });
+
+test('a container whose stop is in flight gets no second stop; its unordered sibling still does', (t) => {
+  const spec = taskSpec([container('a', { stopTimeoutSec: 30 }), container('b', { stopTimeoutSec: 30 })]);
+  const desired = desiredFor(spec, { desiredStatus: 'STOPPED', knownStatus: 'RUNNING' }, { a: RUNNING, b: RUNNING });
+  const actual = actualWith(desired, [observed('a', 'running'), observed('b', 'running')], {
+    stopsInFlight: new Set(['a']),
+  });
+  const { plan } = planChecked(t, desired, actual);
+  t.deepEqual(
+    plan.actions.filter((a) => a.kind === 'stop').map((a) => a.id),
+    ['stop:b'],
+  );
+});

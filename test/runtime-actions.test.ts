@@ -253,3 +253,117 @@ test('a loop subscribes to the Docker kinds it watches on start, is woken with m
   await loop.stop(0);
   t.is(listeners.get('container')?.size, 0, 'unsubscribed on stop');
 });
+
+test('a detached action is started, not awaited: the key is reconciled meanwhile, sees it in flight, and is queued when it settles', async (t) => {
+  const h = harness();
+  const stop = deferred();
+  const seenInFlight: string[][] = [];
+  let stopped = false;
+  let recorded = 0;
+  let stopSignal: AbortSignal | undefined;
+  const definition: LoopDefinition<true, { stopping: boolean }, Step | (LoopAction & { kind: 'stop' })> = {
+    name: 'detached',
+    actionKinds: ['record', 'docker', 'stop'],
+    storeOnlyActionKinds: ['record'],
+    detachedActionKinds: ['stop'],
+    keys: () => ['k'],
+    keysForChange: () => [],
+    readDesired: () => true,
+    observe: async (_key, _desired, inFlight) => {
+      seenInFlight.push([...inFlight.keys()]);
+      return { stopping: inFlight.has('stop:a') };
+    },
+    plan: (_desired, actual) => {
+      const actions: Array<Step | (LoopAction & { kind: 'stop' })> = [];
+      // While the stop runs, something else about the key is recorded (e.g. a sibling container's exit).
+      if (actual.stopping && recorded === 0) actions.push({ kind: 'record', reason: 'exit seen', id: 'record' });
+      if (!stopped && !actual.stopping) actions.push({ kind: 'stop', reason: 'grace 30 s', id: 'stop:a' });
+      return { actions };
+    },
+    apply: async (_key, action, signal) => {
+      if (action.kind === 'record') recorded += 1;
+      if (action.kind === 'stop') {
+        stopSignal = signal;
+        await stop.promise;
+        stopped = true;
+      }
+    },
+  };
+  const loop = createLoop(definition, h.baseDeps);
+  loop.nudge('k');
+  await flushAsync();
+  t.true(stopSignal !== undefined, 'the stop started');
+  t.false(stopped);
+  t.deepEqual(seenInFlight, [[]], 'the reconcile that started the stop ended without waiting for it');
+  // Something else happens to the key meanwhile (an informer event): it is reconciled at once, sees the
+  // stop in flight, records, and starts no second stop.
+  loop.nudge('k');
+  await flushAsync();
+  t.deepEqual(seenInFlight.slice(0, 2), [[], ['stop:a']]);
+  t.is(recorded, 1);
+  const observesBefore = seenInFlight.length;
+  stop.resolve();
+  await flushAsync();
+  t.true(stopped);
+  t.true(seenInFlight.length > observesBefore, 'the key was queued again when the stop settled');
+  t.deepEqual(seenInFlight.at(-1), [], 'nothing in flight any more');
+  await loop.stop(0);
+});
+
+test('a detached action that fails is retried with backoff; one still running is aborted at the stop deadline', async (t) => {
+  const h = harness();
+  let attempts = 0;
+  let hang: AbortSignal | undefined;
+  const definition: LoopDefinition<true, null, LoopAction & { kind: 'stop' }> = {
+    name: 'detached-errors',
+    actionKinds: ['stop'],
+    detachedActionKinds: ['stop'],
+    keys: () => ['k'],
+    keysForChange: () => [],
+    readDesired: () => true,
+    observe: async () => null,
+    plan: (_d, _a) => ({
+      actions: attempts < 2 && hang === undefined ? [{ kind: 'stop', reason: 'stop', id: 's' }] : [],
+    }),
+    apply: async (_key, _action, signal) => {
+      attempts += 1;
+      if (attempts === 1) throw new DockerApiError('daemon busy');
+      hang = signal;
+      await new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+    },
+  };
+  const loop = createLoop(definition, h.baseDeps);
+  loop.nudge('k');
+  await flushAsync();
+  t.is(attempts, 1);
+  t.is(await h.metrics.sampleValue('ecs_agent_reconcile_errors_total', { loop: 'detached-errors' }), 1);
+  await h.clock.advanceAsync(5);
+  t.is(attempts, 2, 'retried after the 5 ms backoff');
+  const stopping = loop.stop(1_000);
+  await h.clock.advanceAsync(1_000);
+  await stopping;
+  t.true(hang?.aborted, "the operation's signal was aborted at the deadline");
+});
+
+test('nothing may wait for a detached action', async (t) => {
+  const h = harness();
+  const definition: LoopDefinition<true, null, LoopAction & { kind: 'stop' | 'docker' }> = {
+    name: 'detached-graph',
+    actionKinds: ['stop', 'docker'],
+    detachedActionKinds: ['stop'],
+    keys: () => ['k'],
+    keysForChange: () => [],
+    readDesired: () => true,
+    observe: async () => null,
+    plan: () => ({
+      actions: [
+        { kind: 'stop', reason: 's', id: 's' },
+        { kind: 'docker', reason: 'd', after: ['s'] },
+      ],
+    }),
+    apply: async () => {},
+  };
+  const loop = createLoop(definition, h.baseDeps);
+  await loop.syncOnce();
+  t.regex(loop.lastTerminalError('k')?.reason ?? '', /waits for detached action stop/);
+});

@@ -44,6 +44,9 @@ export function containersLoopDefinition(
     actionKinds: CONTAINER_ACTION_KINDS,
     // The planner's record action is a fixed point (plan.ts): planning again from what it wrote gives nothing.
     storeOnlyActionKinds: ['record'],
+    // A stop waits out the container's grace period: started, then observed, never holding the task (a
+    // container of the same task exiting meanwhile is recorded at once). The planner sees stops in flight.
+    detachedActionKinds: ['stop'],
     // What readDesired reads. Not 'sent' or 'outbox': the reporter's acks never change a plan.
     watchedTables: ['tasks', 'containers', 'volumes'],
     // A container's change in Docker wakes its task (events and relists, through the shared informer).
@@ -59,7 +62,7 @@ export function containersLoopDefinition(
         volumes: deps.store.listVolumes().filter((v) => v.taskArn === taskArn || v.scope === 'shared'),
       };
     },
-    async observe(taskArn, desired) {
+    async observe(taskArn, desired, inFlight) {
       const containers = new Map(
         deps.view
           .byTask(taskArn)
@@ -73,8 +76,13 @@ export function containersLoopDefinition(
           if (recordedVolumeFor(desired.task, spec, desired.volumes)) volumesPresent.add(spec.name);
         }
       }
+      const stopsInFlight = new Set<string>();
+      for (const action of inFlight.values()) {
+        if (action.kind === 'stop') stopsInFlight.add((action as Extract<ContainerAction, { kind: 'stop' }>).container);
+      }
       return {
         containers,
+        stopsInFlight,
         viewSynced: deps.view.synced(),
         imagesPresent: await deps.images.present(images),
         volumesPresent,

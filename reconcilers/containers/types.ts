@@ -23,6 +23,8 @@ export interface ContainersDesired {
 export interface ContainersActual {
   /** Containers of this task found in Docker, keyed by ECS container name (from the labels). */
   containers: ReadonlyMap<string, ObservedContainer>;
+  /** Containers whose stop is running now (a detached operation): no second stop is planned for them. */
+  stopsInFlight?: ReadonlySet<string>;
   /** False until the shared Docker view has listed once; nothing may be declared vanished before that. */
   viewSynced: boolean;
   /** Image references (as written in the task) present in the local engine. */

@@ -14,13 +14,14 @@
  * - converged (empty plan): forget the backoff; result `success`.
  * - applied ≥ 1 action: queue the key again to verify the effect; result `requeue`. Not when every action is
  *   store-only (`storeOnlyActionKinds`): the plan already saw the state it wrote, so another look would
- *   plan nothing — it is handled as converged (or `requeue_after`).
+ *   plan nothing — it is handled as converged (or `requeue_after`). Nor for detached actions
+ *   (`detachedActionKinds`): the operation queues the key when it settles.
  * - empty plan with requeueAfterMs: addAfter; result `requeue_after`.
  * - transient / throttled error: addRateLimited — the max of the key's backoff (5 ms × 2^n, capped) and the
  *   loop-wide token bucket (10 qps, burst 100; rate-limiter.ts); result `error`.
  * - terminal error: record, count by code, forget, hold until the key changes; result `error`.
  */
-import { type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
+import { classifyError, type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
 import type { ReconcileResult } from '../../src/metrics/reconcile.js';
 import { runSoon } from '../../src/util/microtask.js';
 import { createControllerRateLimiter } from './rate-limiter.js';
@@ -91,6 +92,53 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
 
   const storeOnlyKinds: ReadonlySet<string> = new Set(definition.storeOnlyActionKinds ?? []);
   const isStoreOnly = (action: Action): boolean => storeOnlyKinds.has(action.kind);
+  const detachedKinds: ReadonlySet<string> = new Set(definition.detachedActionKinds ?? []);
+  const isDetached = (action: Action): boolean => detachedKinds.has(action.kind);
+  /** key → operation id → the detached action in flight. */
+  const operations = new Map<string, Map<string, Action>>();
+  const noOperations: ReadonlyMap<string, Action> = new Map();
+
+  /**
+   * Runs a detached action outside the reconcile that started it (and outside the worker bound), under the
+   * same write origin; when it settles the key is queued again (success) or retried/held like any failure.
+   */
+  function startDetached(key: string, action: Action, run: (signal: AbortSignal) => Promise<void>): void {
+    const id = action.id ?? action.kind;
+    let ops = operations.get(key);
+    if (ops === undefined) {
+      ops = new Map();
+      operations.set(key, ops);
+    }
+    ops.set(id, action);
+    const controller = new AbortController();
+    controllers.add(controller);
+    const finish = (): void => {
+      controllers.delete(controller);
+      ops.delete(id);
+      if (ops.size === 0 && operations.get(key) === ops) operations.delete(key);
+    };
+    const operation = deps.store
+      .withWriteOrigin({ loop: name, key }, () => run(controller.signal))
+      .then(
+        () => {
+          finish();
+          if (accepting()) queue.add(key);
+        },
+        (error: unknown) => {
+          finish();
+          const errorClass = classifyError(error);
+          metrics.reconcile.incErrors();
+          metrics.reconcile.incResult('error');
+          if (errorClass === 'terminal') holdTerminal(key, error, clock.nowMs());
+          else retry(key, { ok: false, error, errorClass, appliedCount: 0, failedAction: action });
+        },
+      );
+    running.add(operation);
+    void operation.finally(() => {
+      running.delete(operation);
+      notifyIfDrained();
+    });
+  }
   const accepting = (): boolean => state === 'idle' || state === 'running';
 
   // Pumping on a microtask keeps reconciles from starting inside the caller of add() (a store write, a
@@ -144,6 +192,9 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
           signal: controller.signal,
           maxParallelActions,
           isStoreOnly,
+          isDetached,
+          startDetached: (action, run) => startDetached(key, action, run),
+          inFlight: () => operations.get(key) ?? noOperations,
           checkStoreOnlyFixedPoint: deps.checkStoreOnlyFixedPoint ?? false,
           onPlanned: (plan) => recordPlan(key, plan),
           onApplying: (action) => {
@@ -198,7 +249,8 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       triggers.unpark(key);
       metrics.reconcile.setLastSuccess(nowMs / 1000);
       const { plan } = outcome;
-      if (outcome.appliedCount > 0 && !plan.actions.every(isStoreOnly)) {
+      // A detached operation queues the key itself when it settles: that is its verification.
+      if (outcome.appliedCount > 0 && plan.actions.some((action) => !isStoreOnly(action) && !isDetached(action))) {
         // Level-triggered: the effect is verified by a fresh observe, through the queue (never recursion).
         result = 'requeue';
         queue.add(key);

@@ -34,6 +34,11 @@ export interface ReconcileContext<Action extends LoopAction> {
   /** Most actions of this key applied at once. */
   maxParallelActions: number;
   isStoreOnly(action: Action): boolean;
+  isDetached(action: Action): boolean;
+  /** Start a detached operation (see LoopDefinition.detachedActionKinds); the runtime tracks and settles it. */
+  startDetached(action: Action, run: (signal: AbortSignal) => Promise<void>): void;
+  /** The key's detached operations in flight, for observe. */
+  inFlight(): ReadonlyMap<string, Action>;
   /** After a plan of store-only actions, plan again and fail if anything is left (see LoopDeps). */
   checkStoreOnlyFixedPoint: boolean;
   /** Called once the plan is known and validated, before any action is applied. */
@@ -52,9 +57,9 @@ export async function reconcileKey<Desired, Actual, Action extends LoopAction>(
   let appliedCount = 0;
   try {
     const desired = definition.readDesired(key);
-    const actual = await definition.observe(key, desired);
+    const actual = await definition.observe(key, desired, context.inFlight());
     plan = definition.plan(desired, actual, context.nowMs());
-    const prerequisites = validatePlan(definition.name, plan, allowedKinds);
+    const prerequisites = validatePlan(definition.name, plan, allowedKinds, (action) => context.isDetached(action));
     context.onPlanned(plan);
     if (!context.dryRun && plan.actions.length > 0) {
       context.signal.throwIfAborted();
@@ -62,7 +67,10 @@ export async function reconcileKey<Desired, Actual, Action extends LoopAction>(
         maxParallel: context.maxParallelActions,
         signal: context.signal,
         onStart: (action) => context.onApplying(action),
-        apply: (action) => definition.apply(key, action, context.signal, desired),
+        apply: async (action) => {
+          if (!context.isDetached(action)) return definition.apply(key, action, context.signal, desired);
+          context.startDetached(action, (signal) => definition.apply(key, action, signal, desired));
+        },
       });
       appliedCount = result.appliedCount;
       if (result.failure !== undefined) {
@@ -89,7 +97,7 @@ async function checkFixedPoint<Desired, Actual, Action extends LoopAction>(
   context: ReconcileContext<Action>,
 ): Promise<void> {
   const desired = definition.readDesired(key);
-  const again = definition.plan(desired, await definition.observe(key, desired), context.nowMs());
+  const again = definition.plan(desired, await definition.observe(key, desired, context.inFlight()), context.nowMs());
   if (again.actions.length === 0) return;
   throw new InternalError(
     `store-only plan of loop "${definition.name}" for ${key} is not a fixed point: planning again gave ${again.actions
@@ -103,7 +111,12 @@ async function checkFixedPoint<Desired, Actual, Action extends LoopAction>(
  * A plan outside the loop's declared vocabulary, or whose graph names unknown actions, is a programming
  * error: retrying will not fix it. Returns each action's prerequisites.
  */
-function validatePlan(loop: string, plan: LoopPlan<LoopAction>, allowedKinds: ReadonlySet<string>): number[][] {
+function validatePlan<Action extends LoopAction>(
+  loop: string,
+  plan: LoopPlan<Action>,
+  allowedKinds: ReadonlySet<string>,
+  isDetached: (action: Action) => boolean,
+): number[][] {
   for (const action of plan.actions) {
     if (!allowedKinds.has(action.kind)) {
       throw new InternalError(`plan of loop "${loop}" returned undeclared action kind "${action.kind}"`, {
@@ -119,5 +132,15 @@ function validatePlan(loop: string, plan: LoopPlan<LoopAction>, allowedKinds: Re
       context: { loop, requeueAfterMs: after },
     });
   }
-  return actionPrerequisites(loop, plan.actions);
+  const prerequisites = actionPrerequisites(loop, plan.actions);
+  // A detached action counts as applied once started: nothing could wait for its effect.
+  prerequisites.forEach((waits, index) => {
+    const detached = waits.map((j) => plan.actions[j]!).find((action) => isDetached(action));
+    if (detached === undefined) return;
+    throw new InternalError(
+      `plan of loop "${loop}": action ${plan.actions[index]?.kind} waits for detached action ${detached.kind}`,
+      { errorClass: 'terminal', context: { loop, kind: plan.actions[index]?.kind, detached: detached.kind } },
+    );
+  });
+  return prerequisites;
 }

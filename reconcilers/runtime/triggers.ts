@@ -19,6 +19,7 @@ import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
 import { runSoon } from '../../src/util/microtask.js';
+import { type ScheduledJob, scheduleJob } from './schedule.js';
 import type { LoopChange, LoopDeps } from './types.js';
 
 /** Resync periods vary by ±10 % (client-go's informers jitter resyncs similarly). */
@@ -46,7 +47,7 @@ export class Triggers {
   readonly #parked = new Map<string, number>();
   #lastGeneration = 0;
   #pollTimer: { cancel(): void } | undefined;
-  #resyncTimer: { cancel(): void } | undefined;
+  #resyncJob: ScheduledJob | undefined;
   #unsubscribe: (() => void) | undefined;
   #pollSoonPending = false;
   #running = false;
@@ -65,16 +66,25 @@ export class Triggers {
       if (this.#watches(change)) this.#pollSoon();
     });
     this.#schedulePoll();
-    this.#scheduleResync();
+    // An interval, not a wall-clock time: a timer job (schedule.ts), jittered so loops started together
+    // do not resync together.
+    const { resyncIntervalMs, clock, logger, random } = this.#options;
+    this.#resyncJob = scheduleJob(
+      'resync',
+      { everyMs: resyncIntervalMs, jitterFraction: RESYNC_JITTER_FRACTION },
+      () => this.resync(),
+      { clock, logger, random },
+    );
+    this.#resyncJob.start();
   }
 
   stop(): void {
     this.#running = false;
     this.#pollTimer?.cancel();
-    this.#resyncTimer?.cancel();
+    void this.#resyncJob?.stop();
     this.#unsubscribe?.();
     this.#pollTimer = undefined;
-    this.#resyncTimer = undefined;
+    this.#resyncJob = undefined;
     this.#unsubscribe = undefined;
   }
 
@@ -198,15 +208,5 @@ export class Triggers {
       this.poll();
       this.#schedulePoll();
     }, this.#options.pollIntervalMs);
-  }
-
-  #scheduleResync(): void {
-    const { resyncIntervalMs, random } = this.#options;
-    const jitteredMs = resyncIntervalMs * (1 - RESYNC_JITTER_FRACTION + 2 * RESYNC_JITTER_FRACTION * random());
-    this.#resyncTimer = this.#options.clock.setTimeout(() => {
-      if (!this.#running) return;
-      this.resync();
-      this.#scheduleResync();
-    }, jitteredMs);
   }
 }

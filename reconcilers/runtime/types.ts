@@ -72,6 +72,15 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
    * fixed point through them: planning again from the state they wrote must give no action.
    */
   storeOnlyActionKinds?: readonly string[];
+  /**
+   * Kinds that wait long on Docker (a stop waits out its grace period; later pulls and health waits): they
+   * are *started* and then *observed*. The runtime runs them detached from the reconcile — outside the
+   * worker bound, tracked per key by the action's `id` (or kind), their signal aborted on shutdown — and
+   * queues the key again when one settles; an error goes through the same classification and backoff as
+   * any action. `observe` receives the key's operations in flight, so the planner does not start a second
+   * one. Nothing in a plan may wait (`after`) for a detached action.
+   */
+  detachedActionKinds?: readonly string[];
   /** All keys, for a full resync. */
   keys(): Iterable<string>;
   /**
@@ -89,7 +98,8 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
   keysForChange(change: LoopChange): Iterable<string>;
   /** Desired state of `key` from the store; undefined when the key is no longer desired (e.g. deleted). */
   readDesired(key: string): Desired | undefined;
-  observe(key: string, desired: Desired | undefined): Promise<Actual>;
+  /** `inFlight`: the key's detached operations still running, by action id (or kind). */
+  observe(key: string, desired: Desired | undefined, inFlight: ReadonlyMap<string, LoopAction>): Promise<Actual>;
   /** Pure: no I/O, no clock reads (time is passed in). */
   plan(desired: Desired | undefined, actual: Actual, nowMs: number): LoopPlan<Action>;
   /**
