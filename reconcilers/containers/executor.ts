@@ -16,7 +16,6 @@ import {
   CannotCreateContainerError,
   CannotStartContainerError,
   ContainerVanishedError,
-  DockerApiError,
   DockerTimeoutError,
   type EcsdError,
   isEcsdError,
@@ -33,8 +32,8 @@ import {
   type MutationLimiter,
 } from '../runtime/mutation-limiter.js';
 import { buildCreateBody, dockerContainerName, stableNameSuffix } from './create-body.js';
+import { engineAnswers, engineUnavailable, waitForEngine } from './engine-wait.js';
 import { hasTaskLimits } from './plan-actions.js';
-import { ENGINE_UNAVAILABLE_PREFIX, isEngineWaitReason } from './plan-reasons.js';
 import type { ContainerAction } from './types.js';
 import { recordedVolumeFor, taskVolumePrefix } from './volume-names.js';
 
@@ -62,8 +61,6 @@ export interface ContainersExecutorDeps {
 
 /** Upstream retries a failed stop up to 5 times before giving up on it (fact sheet 4.3). */
 const MAX_STOP_ATTEMPTS = 5;
-/** How long a ping may take before Docker counts as not answering (fact sheet 4.6: 5 s). */
-const ENGINE_PING_TIMEOUT_MS = 5_000;
 
 export class ContainersExecutor {
   private readonly randomHex: (bytes: number) => string;
@@ -229,7 +226,8 @@ export class ContainersExecutor {
       }
       // A cancelled reconcile (shutdown) ends nothing: the next start of the agent carries on.
       if (signal.aborted) throw error;
-      if (await this.engineUnavailable(error, signal)) throw this.waitForEngine(task.arn, error);
+      if (await engineUnavailable(this.deps.engine, error, signal))
+        throw waitForEngine(this.deps.store, this.deps.logger, task.arn, error);
       const failure =
         error instanceof DockerTimeoutError
           ? transitionTimedOut('created', this.deps.createTimeoutMs, error)
@@ -264,7 +262,8 @@ export class ContainersExecutor {
       );
     } catch (error) {
       if (signal.aborted) throw error;
-      if (await this.engineUnavailable(error, signal)) throw this.waitForEngine(task.arn, error);
+      if (await engineUnavailable(this.deps.engine, error, signal))
+        throw waitForEngine(this.deps.store, this.deps.logger, task.arn, error);
       const failure =
         error instanceof DockerTimeoutError
           ? transitionTimedOut('started', this.deps.startTimeoutMs, error)
@@ -300,7 +299,7 @@ export class ContainersExecutor {
       }
       const attempts = (this.stopAttempts.get(attemptKey) ?? 0) + 1;
       this.stopAttempts.set(attemptKey, attempts);
-      if (attempts < MAX_STOP_ATTEMPTS || !(await this.engineAnswers(signal))) throw error;
+      if (attempts < MAX_STOP_ATTEMPTS || !(await engineAnswers(this.deps.engine, signal))) throw error;
       this.stopAttempts.delete(attemptKey);
       this.deps.logger.error('container did not stop; marking it STOPPED', {
         taskArn,
@@ -322,51 +321,6 @@ export class ContainersExecutor {
       });
       return;
     }
-  }
-
-  private async engineAnswers(signal: AbortSignal): Promise<boolean> {
-    try {
-      await this.deps.engine.ping({ timeoutMs: ENGINE_PING_TIMEOUT_MS, signal });
-      return true;
-    } catch {
-      signal.throwIfAborted();
-      return false;
-    }
-  }
-
-  /**
-   * Whether a failed call means the engine is not answering at all — no HTTP response (a connection
-   * failure), or a timeout while a ping fails too — rather than refusing this container. Such errors must
-   * never end a container (issue 10 §4): they are retried until Docker answers.
-   */
-  private async engineUnavailable(error: unknown, signal: AbortSignal): Promise<boolean> {
-    if (error instanceof DockerTimeoutError) return !(await this.engineAnswers(signal));
-    return (
-      isEcsdError(error) &&
-      error.code === 'DockerApiError' &&
-      error.errorClass !== 'terminal' &&
-      error.context['status'] === undefined
-    );
-  }
-
-  /**
-   * Leaves the task waiting, with why in its reason (cleared by the planner once a container runs or the
-   * task stops), and returns the error as transient for the runtime to retry with backoff. A real reason
-   * already on the task is kept.
-   */
-  private waitForEngine(taskArn: string, error: unknown): EcsdError {
-    const transient = isEcsdError(error)
-      ? error.errorClass === 'transient'
-        ? error
-        : new DockerApiError(error.message, { cause: error, context: error.context })
-      : new DockerApiError(String(error), { cause: error });
-    const current = this.deps.store.getTask(taskArn)?.reason;
-    const reason = `${ENGINE_UNAVAILABLE_PREFIX}${transient.message}`;
-    if ((current === undefined || current === '' || isEngineWaitReason(current)) && current !== reason) {
-      this.deps.store.recordObservation({ taskArn, task: { reason } });
-    }
-    this.deps.logger.warn('Docker engine unavailable; the task waits and is retried', { taskArn, error: transient });
-    return transient;
   }
 
   private dockerIdOf(taskArn: string, containerName: string): string {
