@@ -50,6 +50,7 @@ test('defaults for a representative set of variables', (t) => {
     pollIntervalMs: 1000,
     resyncIntervalMs: 300_000,
     maxConcurrentReconciles: 10,
+    maxConcurrentDockerMutations: 10,
   });
   t.deepEqual(config.reservedPorts, [22, 2375, 2376, 51678, 51679]);
   t.deepEqual(config.reservedPortsUdp, []);

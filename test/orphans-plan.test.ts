@@ -27,27 +27,37 @@ function container(name: string, running: boolean): ObservedContainer {
 }
 
 test('before the sources are ready nothing is stopped, whatever the store holds', (t) => {
-  const plan = planOrphans(undefined, { containers: [container('a', true)], sourcesReady: false }, 30);
+  const plan = planOrphans(
+    undefined,
+    { containers: [container('a', true)], sourcesReady: false, stopsInFlight: new Set() },
+    30,
+  );
   t.deepEqual(plan.actions, []);
 });
 
-test('once the sources are ready, every running container of an untracked task is stopped with the grace period', (t) => {
+test('once the sources are ready, every running container of an untracked task is stopped once, side by side', (t) => {
   const plan = planOrphans(
     undefined,
-    { containers: [container('a', true), container('b', false), container('c', true)], sourcesReady: true },
+    {
+      containers: [container('a', true), container('b', false), container('c', true)],
+      sourcesReady: true,
+      stopsInFlight: new Set(['id-c']),
+    },
     30,
   );
   t.deepEqual(
-    plan.actions.map((a) => [a.kind, a.containerId, a.graceSec]),
-    [
-      ['stop-orphan', 'id-a', 30],
-      ['stop-orphan', 'id-c', 30],
-    ],
+    plan.actions.map((a) => [a.kind, a.containerId, a.graceSec, a.after]),
+    [['stop-orphan', 'id-a', 30, []]],
+    'c is already stopping: no second stop',
   );
   t.regex(plan.actions[0]!.reason, /belongs to task .*0123, which no source desires/);
 });
 
 test('a task the store tracks is the containers loop’s: no orphan action', (t) => {
-  const plan = planOrphans({ tracked: true }, { containers: [container('a', true)], sourcesReady: true }, 30);
+  const plan = planOrphans(
+    { tracked: true },
+    { containers: [container('a', true)], sourcesReady: true, stopsInFlight: new Set() },
+    30,
+  );
   t.deepEqual(plan.actions, []);
 });

@@ -313,6 +313,15 @@ test('stop waits for in-flight work, aborts it through the signal at the deadlin
 });
 
 /**
+ * These tests count observes to show what woke a key; the fixed-point check (on in the harness) observes
+ * once more after each store-only plan, so they turn it off. The rule itself is checked in
+ * runtime-actions.test.ts and in every other harness test.
+ */
+function uncheckedDeps(h: ReturnType<typeof harness>): ReturnType<typeof harness>['deps'] {
+  return { ...h.deps, checkStoreOnlyFixedPoint: false };
+}
+
+/**
  * A loop whose 'set' writes the store (like the containers loop's record action): synchronously by default,
  * or after an await. With 'set' declared store-only, its plan is not verified and its own write does not
  * wake the key again.
@@ -337,7 +346,7 @@ test('a plan of store-only actions is not verified, and its own writes do not wa
   const h = harness();
   h.world.desired.set('task-a', 2);
   h.world.actual.set('task-a', 1);
-  const loop = createLoop(storeWritingDefinition(h, { storeOnly: true }), h.deps);
+  const loop = createLoop(storeWritingDefinition(h, { storeOnly: true }), uncheckedDeps(h));
   loop.start();
   await flushAsync();
   await h.clock.advanceAsync(1_000);
@@ -353,26 +362,68 @@ test('a plan of store-only actions is not verified, and its own writes do not wa
   await loop.stop(1_000);
 });
 
-test('without store-only kinds, or for writes after an await, the key is looked at again', async (t) => {
-  for (const options of [{ storeOnly: false }, { storeOnly: true, writeAfterAwait: true }]) {
+test('without store-only kinds the key is looked at again to verify the effect', async (t) => {
+  const h = harness();
+  h.world.desired.set('task-a', 2);
+  h.world.actual.set('task-a', 1);
+  const loop = createLoop(storeWritingDefinition(h, { storeOnly: false }), h.deps);
+  loop.start();
+  await flushAsync();
+  await h.clock.advanceAsync(1_000);
+  t.is(h.world.observeCount('task-a'), 2);
+  await loop.stop(1_000);
+});
+
+/**
+ * Own writes are attributed by origin, not by timing: the action awaits before and after its write. For a
+ * task-keyed table and for a table keyed by something else (volume names), the write does not wake its own
+ * key, while a write the same action makes to another key, or another loop's write to the key, does.
+ */
+for (const table of ['tasks', 'volumes'] as const) {
+  test(`own writes to ${table} do not wake their key wherever the awaits fall; others' writes do`, async (t) => {
     const h = harness();
-    h.world.desired.set('task-a', 2);
-    h.world.actual.set('task-a', 1);
-    const loop = createLoop(storeWritingDefinition(h, options), h.deps);
+    h.world.desired.set('k1', 2);
+    h.world.actual.set('k1', 1);
+    h.world.converged('k2');
+    const base = h.world.definition();
+    const loop = createLoop(
+      {
+        ...base,
+        watchedTables: [table],
+        storeOnlyActionKinds: ['set'],
+        keysForChange: (change) =>
+          change.keysByTable === 'all' ? ['k1', 'k2'] : (change.keysByTable[table] ?? []).filter((k) => k !== 'x'),
+        apply: async (key, action, signal, desired) => {
+          await flushAsync(2);
+          h.store.writeTo(table, key);
+          await flushAsync(2);
+          if (key === 'k1') h.store.writeTo(table, 'k2');
+          await base.apply(key, action, signal, desired);
+        },
+      },
+      uncheckedDeps(h),
+    );
     loop.start();
     await flushAsync();
     await h.clock.advanceAsync(1_000);
-    t.is(h.world.observeCount('task-a'), 2, JSON.stringify(options));
+    await flushAsync();
+    t.is(h.world.observeCount('k1'), 1, 'its own write, after awaits, did not wake k1');
+    t.is(h.world.observeCount('k2'), 2, 'its write to another key woke that key');
+
+    h.store.withWriteOrigin({ loop: 'another-loop', key: 'k1' }, () => h.store.writeTo(table, 'k1'));
+    await h.clock.advanceAsync(200);
+    await flushAsync();
+    t.is(h.world.observeCount('k1'), 2, "another loop's write to the same key wakes it");
     await loop.stop(1_000);
-  }
-});
+  });
+}
 
 test('an outside write made while the key is being reconciled is not mistaken for its own', async (t) => {
   const gate = deferred();
   const h = harness({ beforeObserve: (_key, attempt) => (attempt === 0 ? gate.promise : undefined) });
   h.world.desired.set('task-a', 2);
   h.world.actual.set('task-a', 1);
-  const loop = createLoop(storeWritingDefinition(h, { storeOnly: true }), h.deps);
+  const loop = createLoop(storeWritingDefinition(h, { storeOnly: true }), uncheckedDeps(h));
   loop.start();
   await flushAsync();
   h.store.write('task-a'); // e.g. the source raised the desired status meanwhile

@@ -54,7 +54,7 @@ test('keysForChange receives the task ARNs and tables the feed reported', async 
   await h.clock.advanceAsync(0);
   h.store.write('a', 'z');
   await h.clock.advanceAsync(0);
-  t.deepEqual(seen, [{ taskArns: ['a', 'z'], tables: ['tasks'] }]);
+  t.deepEqual(seen, [{ taskArns: ['a', 'z'], tables: ['tasks'], keysByTable: { tasks: ['a', 'z'] } }]);
   await loop.stop(0);
 });
 
@@ -225,7 +225,7 @@ test('a timer poll over unwatched writes moves past them without asking for keys
   h.store.writeTo('sent', 'b');
   h.store.writeTo('tasks', 'a');
   await h.clock.advanceAsync(100);
-  t.deepEqual(changes, [{ taskArns: ['a'], tables: ['tasks'] }]);
+  t.deepEqual(changes, [{ taskArns: ['a'], tables: ['tasks'], keysByTable: { tasks: ['a'] } }]);
   t.is(h.world.observeCount('a'), 2);
   t.is(h.world.observeCount('b'), 1);
   await loop.stop(0);

@@ -91,7 +91,7 @@ test('a transaction that throws rolls everything back and fires nothing', (t) =>
   t.is(store.getSequenceNumber(), -1);
   t.is(store.generation(), generation);
   t.deepEqual(changes, []);
-  t.deepEqual(store.changesSince(generation), { generation, taskArns: [], tables: [] });
+  t.deepEqual(store.changesSince(generation), { generation, taskArns: [], tables: [], keysByTable: {} });
 });
 
 test('a nested transaction that throws and is caught rolls back alone', (t) => {
@@ -132,7 +132,12 @@ test('changesSince names exactly the tasks written since a generation', (t) => {
   t.deepEqual(later.taskArns, [OTHER_TASK_ARN]);
   t.deepEqual(sorted(later.tables as string[]), ['images', 'outbox']);
 
-  t.deepEqual(store.changesSince(store.generation()), { generation: store.generation(), taskArns: [], tables: [] });
+  t.deepEqual(store.changesSince(store.generation()), {
+    generation: store.generation(),
+    taskArns: [],
+    tables: [],
+    keysByTable: {},
+  });
 });
 
 test("changesSince answers 'all' once the ring no longer covers the generation", (t) => {
@@ -147,19 +152,22 @@ test("changesSince answers 'all' once the ring no longer covers the generation",
   for (let i = 0; i < 4; i++) store.putDesiredTask(taskSpec(`arn:task/${i}`));
   t.deepEqual(store.changesSince(0).taskArns, ['arn:task/0', 'arn:task/1', 'arn:task/2', 'arn:task/3']);
   store.putDesiredTask(taskSpec('arn:task/4'));
-  t.deepEqual(store.changesSince(0), { generation: 5, taskArns: 'all', tables: 'all' });
+  t.deepEqual(store.changesSince(0), { generation: 5, taskArns: 'all', tables: 'all', keysByTable: 'all' });
   t.deepEqual(store.changesSince(1).taskArns, ['arn:task/1', 'arn:task/2', 'arn:task/3', 'arn:task/4']);
   t.deepEqual(store.changesSince(3).taskArns, ['arn:task/3', 'arn:task/4']);
   t.deepEqual(
     store.changesSince(99),
-    { generation: 5, taskArns: 'all', tables: 'all' },
+    { generation: 5, taskArns: 'all', tables: 'all', keysByTable: 'all' },
     'a generation from the future',
   );
 });
 
 test('the change feed ring keeps 4096 changes by default', (t) => {
   const feed = new ChangeFeed();
-  for (let i = 0; i < 5000; i++) feed.record(new Map([['tasks', new Set([`arn:${i}`])]]));
+  for (let i = 0; i < 5000; i++) {
+    const arns = new Set([`arn:${i}`]);
+    feed.record(new Map([['tasks', { keys: arns, taskArns: arns }]]));
+  }
   t.is(feed.changesSince(5000 - 4096).taskArns.length, 4096);
   t.is(feed.changesSince(5000 - 4097).taskArns, 'all');
   t.throws(() => new ChangeFeed(0), { instanceOf: RangeError });
@@ -280,44 +288,96 @@ test('changesSince(g, tables) counts only writes to those tables', (t) => {
     generation,
     taskArns: [TASK_ARN],
     tables: ['tasks', 'containers'],
+    keysByTable: { tasks: [TASK_ARN], containers: [TASK_ARN] },
   });
   const outboxAndImages = store.changesSince(start, ['outbox', 'images']);
   t.deepEqual(outboxAndImages.taskArns, [OTHER_TASK_ARN]);
   t.deepEqual(sorted(outboxAndImages.tables as string[]), ['images', 'outbox']);
-  t.deepEqual(store.changesSince(start, ['sent']), { generation, taskArns: [third], tables: ['sent'] });
+  t.deepEqual(store.changesSince(start, ['sent']), {
+    generation,
+    taskArns: [third],
+    tables: ['sent'],
+    keysByTable: { sent: [third] },
+  });
   t.deepEqual(
     store.changesSince(start, ['enis']),
-    { generation, taskArns: [], tables: [] },
+    { generation, taskArns: [], tables: [], keysByTable: {} },
     'nothing watched was written, but the answer still moves the caller to the current generation',
   );
-  t.deepEqual(store.changesSince(start, []), { generation, taskArns: [], tables: [] });
+  t.deepEqual(store.changesSince(start, []), { generation, taskArns: [], tables: [], keysByTable: {} });
   t.deepEqual(
     sorted(store.changesSince(start).taskArns as string[]),
     sorted([TASK_ARN, OTHER_TASK_ARN, third]),
     'no tables given: every table, as before',
   );
-  t.deepEqual(store.changesSince(generation + 5, ['tasks']), { generation, taskArns: 'all', tables: 'all' });
+  t.deepEqual(store.changesSince(generation + 5, ['tasks']), {
+    generation,
+    taskArns: 'all',
+    tables: 'all',
+    keysByTable: 'all',
+  });
 });
 
-test('changesSince(g, tables, skip) leaves out the writes skip names, by generation and task', (t) => {
+test("changesSince(g, tables, ownLoop) answers that loop's own writes apart, per the key that made them", async (t) => {
   const { store } = openForTest(t, { checkpoint: false });
   const start = store.generation();
-  store.putDesiredTask(taskSpec(TASK_ARN));
-  const own = store.generation();
-  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  // A write after an await inside the origin still carries it: the origin follows the async context.
+  await store.withWriteOrigin({ loop: 'containers', key: TASK_ARN }, async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    store.putDesiredTask(taskSpec(TASK_ARN));
+  });
+  store.withWriteOrigin({ loop: 'images', key: 'sha256:9' }, () => store.putDesiredTask(taskSpec(OTHER_TASK_ARN)));
   const generation = store.generation();
-  const skipOwn = (g: number, arn: string): boolean => g === own && arn === TASK_ARN;
 
-  t.deepEqual(store.changesSince(start, ['tasks', 'containers'], skipOwn).taskArns, [OTHER_TASK_ARN]);
-  t.deepEqual(store.changesSince(own - 1, ['tasks', 'containers'], skipOwn), {
-    generation,
-    taskArns: [OTHER_TASK_ARN],
+  const answer = store.changesSince(start, ['tasks', 'containers'], 'containers');
+  t.deepEqual(answer.taskArns, [OTHER_TASK_ARN], "another loop's write is in the main answer");
+  t.deepEqual([...(answer.own ?? new Map()).keys()], [TASK_ARN]);
+  t.deepEqual(answer.own?.get(TASK_ARN), {
+    taskArns: [TASK_ARN],
     tables: ['tasks', 'containers'],
+    keysByTable: { tasks: [TASK_ARN], containers: [TASK_ARN] },
   });
   t.deepEqual(
-    store.changesSince(start, undefined, (_g, arn) => arn === TASK_ARN || arn === OTHER_TASK_ARN),
-    { generation, taskArns: [], tables: [] },
-    'a table whose every task write was skipped does not count as written',
+    sorted(store.changesSince(start).taskArns as string[]),
+    sorted([TASK_ARN, OTHER_TASK_ARN]),
+    'without ownLoop every write is in the main answer',
+  );
+  t.is(store.generation(), generation);
+});
+
+test('the feed names the rows written: image IDs, volume names and ENI attachments, with their owning tasks', (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  const start = store.generation();
+  store.putImage({ imageId: 'sha256:5', names: [], sizeBytes: 1, pulledAtMs: 1, lastUsedAtMs: 1, pullSucceeded: true });
+  store.putVolume({ name: 'ecs-vol-1', taskArn: TASK_ARN, scope: 'task', driver: 'local', createdAtMs: 1 });
+  store.putVolume({ name: 'shared-vol', scope: 'shared', driver: 'local', createdAtMs: 1 });
+  store.putEniAttachment({
+    attachmentArn: 'arn:attachment/1',
+    macAddress: '0a:00:00:00:00:01',
+    taskArn: OTHER_TASK_ARN,
+    kind: 'task-eni',
+    status: 'NONE',
+    expiresAtMs: 1,
+    sent: false,
+    eni: {},
+  });
+  const answer = store.changesSince(start);
+  const keys = answer.keysByTable as Record<string, string[]>;
+  t.deepEqual(keys['images'], ['sha256:5']);
+  t.deepEqual(sorted(keys['volumes'] ?? []), ['ecs-vol-1', 'shared-vol']);
+  t.deepEqual(keys['enis'], ['arn:attachment/1']);
+  t.deepEqual(sorted(answer.taskArns as string[]), sorted([TASK_ARN, OTHER_TASK_ARN]), 'owners of volume and ENI');
+
+  const afterPuts = store.generation();
+  store.deleteImage('sha256:5');
+  store.deleteTask(TASK_ARN);
+  const deletes = store.changesSince(afterPuts);
+  t.deepEqual((deletes.keysByTable as Record<string, string[]>)['images'], ['sha256:5']);
+  t.deepEqual(
+    (deletes.keysByTable as Record<string, string[]>)['volumes'],
+    ['ecs-vol-1'],
+    "a task's deletion names its task volumes, not the shared one",
   );
 });
 

@@ -1,8 +1,12 @@
 /**
  * Applies the containers planner's actions to the real world: Docker, the task cgroup and the store.
- * The runtime calls `apply` once per action, never twice at once for the same task; errors are thrown
- * typed and the runtime decides whether to retry. Failures that end a container (create/start) are also
- * written to the store as the container's reason, so the planner's essential rules stop the task.
+ * The runtime calls `apply` once per action (independent actions of one task may run at the same time);
+ * errors are thrown typed and the runtime decides whether to retry. Terminal create/start failures end the
+ * container: they are written to the store as its reason with desired STOPPED, so the planner's essential
+ * rules stop the task. When the engine itself does not answer (no HTTP response, or a timeout while a ping
+ * fails too) nothing is ended: the task gets a visible waiting reason and the runtime retries with backoff
+ * (issue 10 §4). Every Docker call carries the reconcile's abort signal, and mutations wait for the
+ * agent-wide mutation bound (reconcilers/runtime/mutation-limiter.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.js';
@@ -22,7 +26,14 @@ import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { ContainerRecord, DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
-import { buildCreateBody, dockerContainerName, stableNameSuffix } from './create-body.js';
+import {
+  createMutationLimiter,
+  DEFAULT_MAX_CONCURRENT_DOCKER_MUTATIONS,
+  type MutationLimiter,
+} from '../runtime/mutation-limiter.js';
+import { ensureBindMountSources } from './bind-sources.js';
+import { bindMountSources, buildCreateBody, dockerContainerName, stableNameSuffix } from './create-body.js';
+import { engineAnswers, engineUnavailable, waitForEngine } from './engine-wait.js';
 import { hasTaskLimits } from './plan-actions.js';
 import type { ContainerAction } from './types.js';
 import { recordedVolumeFor, taskVolumePrefix } from './volume-names.js';
@@ -42,12 +53,15 @@ export interface ContainersExecutorDeps {
   stopClientSlackMs: number;
   taskPidsLimit?: number;
   randomHex?: (bytes: number) => string;
+  /**
+   * The agent-wide bound on Docker mutations, shared with every other loop. Absent: a bound of this executor's
+   * own (ECSD_MAX_CONCURRENT_DOCKER_MUTATIONS' default), which does not coordinate with other loops.
+   */
+  mutations?: MutationLimiter;
 }
 
 /** Upstream retries a failed stop up to 5 times before giving up on it (fact sheet 4.3). */
 const MAX_STOP_ATTEMPTS = 5;
-/** How long a ping may take before Docker counts as not answering (fact sheet 4.6: 5 s). */
-const ENGINE_PING_TIMEOUT_MS = 5_000;
 
 export class ContainersExecutor {
   private readonly randomHex: (bytes: number) => string;
@@ -55,15 +69,24 @@ export class ContainersExecutor {
   /** Containers just created whose start follows in the same plan (create's startFollows), by containerKey. */
   private readonly createdIds = new Map<string, string>();
 
+  private readonly mutations: MutationLimiter;
+
   constructor(private readonly deps: ContainersExecutorDeps) {
     this.randomHex = deps.randomHex ?? ((bytes) => randomBytes(bytes).toString('hex'));
+    this.mutations = deps.mutations ?? createMutationLimiter({ limit: DEFAULT_MAX_CONCURRENT_DOCKER_MUTATIONS });
   }
 
   /**
    * `plannedTask`: the task record the plan was made from, if the caller has it. Actions use only its ARN,
    * family, version and spec, which never change for an ARN, so it saves reading the task again.
+   * `signal`: the reconcile's; it reaches every Docker call and every wait of the action.
    */
-  async apply(taskArn: string, action: ContainerAction, plannedTask?: TaskRecord): Promise<void> {
+  async apply(
+    taskArn: string,
+    action: ContainerAction,
+    plannedTask?: TaskRecord,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<void> {
     switch (action.kind) {
       case 'record':
         this.releasePortsOfStopped(action.observation);
@@ -72,13 +95,18 @@ export class ContainersExecutor {
       case 'setup-task-cgroup':
         return this.setupTaskCgroup(this.requireTask(taskArn, plannedTask));
       case 'create-volume':
-        return this.createVolume(this.requireTask(taskArn, plannedTask), action.volume);
+        return this.createVolume(this.requireTask(taskArn, plannedTask), action.volume, signal);
       case 'create':
-        return this.create(this.requireTask(taskArn, plannedTask), action.container, action.startFollows === true);
+        return this.create(
+          this.requireTask(taskArn, plannedTask),
+          action.container,
+          action.startFollows === true,
+          signal,
+        );
       case 'start':
-        return this.start(this.requireTask(taskArn, plannedTask), action.container);
+        return this.start(this.requireTask(taskArn, plannedTask), action.container, signal);
       case 'stop':
-        return this.stop(taskArn, action.container, action.graceSec);
+        return this.stop(taskArn, action.container, action.graceSec, signal);
       case 'inspect':
         // A change reaches the loop through the view's notification; the runtime re-plans after it anyway.
         await this.deps.view.refresh(action.dockerId);
@@ -103,7 +131,7 @@ export class ContainersExecutor {
     });
   }
 
-  private async createVolume(task: TaskRecord, volumeName: string): Promise<void> {
+  private async createVolume(task: TaskRecord, volumeName: string, signal: AbortSignal): Promise<void> {
     const spec = task.spec.volumes.find((v) => v.name === volumeName);
     if (!spec || spec.type === 'unsupported') {
       throw new CannotCreateContainerError(`volume ${volumeName} cannot be provided on this host`);
@@ -122,13 +150,15 @@ export class ContainersExecutor {
       [LABEL_CLUSTER]: this.deps.cluster,
       'com.amazonaws.ecs.volume-name': volumeName,
     };
-    if (!(await this.deps.engine.inspectVolume(dockerName))) {
-      await this.deps.engine.createVolume({
-        name: dockerName,
-        driver,
-        driverOpts: spec.type === 'docker' ? spec.driverOpts : {},
-        labels,
-      });
+    if (!(await this.deps.engine.inspectVolume(dockerName, { signal }))) {
+      await this.mutations.run(
+        () =>
+          this.deps.engine.createVolume(
+            { name: dockerName, driver, driverOpts: spec.type === 'docker' ? spec.driverOpts : {}, labels },
+            { signal },
+          ),
+        signal,
+      );
     }
     this.deps.store.putVolume({
       name: dockerName,
@@ -139,7 +169,12 @@ export class ContainersExecutor {
     });
   }
 
-  private async create(task: TaskRecord, containerName: string, startFollows: boolean): Promise<void> {
+  private async create(
+    task: TaskRecord,
+    containerName: string,
+    startFollows: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
     const spec = findContainer(task.spec, containerName);
     const records = this.deps.store.listContainers(task.arn);
     const record = records.find((c) => c.name === containerName);
@@ -150,7 +185,7 @@ export class ContainersExecutor {
       record?.dockerName ?? dockerContainerName(task.spec, containerName, stableNameSuffix(task, containerName));
     // A recorded name may already exist in Docker (the agent died mid-create): adopt it. A derived name that
     // exists is found by the create's conflict instead, so the common path saves this inspect.
-    const adopted = record?.dockerName ? await this.deps.engine.inspectContainer(dockerName) : undefined;
+    const adopted = record?.dockerName ? await this.deps.engine.inspectContainer(dockerName, { signal }) : undefined;
     if (adopted) {
       await this.afterCreate(adopted.id);
       return;
@@ -170,22 +205,32 @@ export class ContainersExecutor {
           ? { taskCgroupParent: this.deps.cgroups.parentFor(taskIdFromArn(task.arn)) }
           : {}),
       });
+      // HostConfig.Mounts does not create a missing bind source as Binds did: the agent does (0755).
+      ensureBindMountSources(bindMountSources(task.spec, spec));
     } catch (error) {
       this.releasePorts(allocated);
       throw this.failContainer(task.arn, containerName, asCreateError(error));
     }
     let id: string;
     try {
-      id = await this.deps.engine.createContainer(dockerName, body, { timeoutMs: this.deps.createTimeoutMs });
+      // The create timeout starts once a mutation slot is ours: waiting in line is not Docker being slow.
+      id = await this.mutations.run(
+        () => this.deps.engine.createContainer(dockerName, body, { timeoutMs: this.deps.createTimeoutMs, signal }),
+        signal,
+      );
     } catch (error) {
       this.releasePorts(allocated);
       if (isEcsdError(error) && error.context['conflict'] === true) {
-        const existing = await this.deps.engine.inspectContainer(dockerName);
+        const existing = await this.deps.engine.inspectContainer(dockerName, { signal });
         if (existing) {
           await this.afterCreate(existing.id);
           return;
         }
       }
+      // A cancelled reconcile (shutdown) ends nothing: the next start of the agent carries on.
+      if (signal.aborted) throw error;
+      if (await engineUnavailable(this.deps.engine, error, signal))
+        throw waitForEngine(this.deps.store, this.deps.logger, task.arn, error);
       const failure =
         error instanceof DockerTimeoutError
           ? transitionTimedOut('created', this.deps.createTimeoutMs, error)
@@ -208,13 +253,20 @@ export class ContainersExecutor {
     await this.deps.view.refresh(id);
   }
 
-  private async start(task: TaskRecord, containerName: string): Promise<void> {
+  private async start(task: TaskRecord, containerName: string, signal: AbortSignal): Promise<void> {
     const id = this.dockerIdOf(task.arn, containerName);
     try {
-      await this.deps.view.withMutation(id, () =>
-        this.deps.engine.startContainer(id, { timeoutMs: this.deps.startTimeoutMs }),
+      await this.mutations.run(
+        () =>
+          this.deps.view.withMutation(id, () =>
+            this.deps.engine.startContainer(id, { timeoutMs: this.deps.startTimeoutMs, signal }),
+          ),
+        signal,
       );
     } catch (error) {
+      if (signal.aborted) throw error;
+      if (await engineUnavailable(this.deps.engine, error, signal))
+        throw waitForEngine(this.deps.store, this.deps.logger, task.arn, error);
       const failure =
         error instanceof DockerTimeoutError
           ? transitionTimedOut('started', this.deps.startTimeoutMs, error)
@@ -230,12 +282,17 @@ export class ContainersExecutor {
    * container is marked STOPPED anyway if Docker still answers a ping (fact sheet 4.3, 4.6), so one
    * unkillable container cannot hold its task forever. A container that is gone is simply re-observed.
    */
-  private async stop(taskArn: string, containerName: string, graceSec: number): Promise<void> {
+  private async stop(taskArn: string, containerName: string, graceSec: number, signal: AbortSignal): Promise<void> {
     const id = this.dockerIdOf(taskArn, containerName);
     const attemptKey = containerKey(taskArn, containerName);
     try {
+      // Not under the mutation bound: a stop mostly waits out its grace period, and upstream stops every
+      // container at once.
       await this.deps.view.withMutation(id, () =>
-        this.deps.engine.stopContainer(id, graceSec, { timeoutMs: graceSec * 1000 + this.deps.stopClientSlackMs }),
+        this.deps.engine.stopContainer(id, graceSec, {
+          timeoutMs: graceSec * 1000 + this.deps.stopClientSlackMs,
+          signal,
+        }),
       );
       this.stopAttempts.delete(attemptKey);
     } catch (error) {
@@ -245,7 +302,7 @@ export class ContainersExecutor {
       }
       const attempts = (this.stopAttempts.get(attemptKey) ?? 0) + 1;
       this.stopAttempts.set(attemptKey, attempts);
-      if (attempts < MAX_STOP_ATTEMPTS || !(await this.engineAnswers())) throw error;
+      if (attempts < MAX_STOP_ATTEMPTS || !(await engineAnswers(this.deps.engine, signal))) throw error;
       this.stopAttempts.delete(attemptKey);
       this.deps.logger.error('container did not stop; marking it STOPPED', {
         taskArn,
@@ -266,15 +323,6 @@ export class ContainersExecutor {
         ],
       });
       return;
-    }
-  }
-
-  private async engineAnswers(): Promise<boolean> {
-    try {
-      await this.deps.engine.ping({ timeoutMs: ENGINE_PING_TIMEOUT_MS });
-      return true;
-    } catch {
-      return false;
     }
   }
 

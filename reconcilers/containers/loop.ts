@@ -7,7 +7,8 @@ import type { ContainerView } from '../../src/docker/container-view.js';
 import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
-import type { LoopDefinition } from '../runtime/types.js';
+import { createLoop } from '../runtime/loop.js';
+import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
 import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
@@ -43,8 +44,13 @@ export function containersLoopDefinition(
     actionKinds: CONTAINER_ACTION_KINDS,
     // The planner's record action is a fixed point (plan.ts): planning again from what it wrote gives nothing.
     storeOnlyActionKinds: ['record'],
+    // A stop waits out the container's grace period: started, then observed, never holding the task (a
+    // container of the same task exiting meanwhile is recorded at once). The planner sees stops in flight.
+    detachedActionKinds: ['stop'],
     // What readDesired reads. Not 'sent' or 'outbox': the reporter's acks never change a plan.
     watchedTables: ['tasks', 'containers', 'volumes'],
+    // A container's change in Docker wakes its task (events and relists, through the shared informer).
+    watches: [{ kind: 'container', keysFor: (change) => (change.taskArn === undefined ? [] : [change.taskArn]) }],
     keys: () => activeTaskArns(deps.store),
     keysForChange: (change) => (change.taskArns === 'all' ? activeTaskArns(deps.store) : change.taskArns),
     readDesired(taskArn) {
@@ -56,7 +62,7 @@ export function containersLoopDefinition(
         volumes: deps.store.listVolumes().filter((v) => v.taskArn === taskArn || v.scope === 'shared'),
       };
     },
-    async observe(taskArn, desired) {
+    async observe(taskArn, desired, inFlight) {
       const containers = new Map(
         deps.view
           .byTask(taskArn)
@@ -70,8 +76,13 @@ export function containersLoopDefinition(
           if (recordedVolumeFor(desired.task, spec, desired.volumes)) volumesPresent.add(spec.name);
         }
       }
+      const stopsInFlight = new Set<string>();
+      for (const action of inFlight.values()) {
+        if (action.kind === 'stop') stopsInFlight.add((action as Extract<ContainerAction, { kind: 'stop' }>).container);
+      }
       return {
         containers,
+        stopsInFlight,
         viewSynced: deps.view.synced(),
         imagesPresent: await deps.images.present(images),
         volumesPresent,
@@ -87,8 +98,22 @@ export function containersLoopDefinition(
       if (!desired) return { actions: [] };
       return planContainers(desired, actual, deps.settings);
     },
-    apply: (taskArn, action, _signal, desired) => deps.executor.apply(taskArn, action, desired?.task),
+    apply: (taskArn, action, signal, desired) => deps.executor.apply(taskArn, action, desired?.task, signal),
   };
+}
+
+export interface CreateContainersLoopDeps extends ContainersLoopDeps {
+  /**
+   * The runtime's deps (clock, logger, metrics, intervals, bounds, and `informer` for Docker changes); the
+   * store is the one above.
+   */
+  runtime: Omit<LoopDeps<ContainerAction>, 'store'>;
+}
+
+/** The containers loop, ready to `start()`: the agent only wires its dependencies. */
+export function createContainersLoop(deps: CreateContainersLoopDeps): Loop<ContainerAction> {
+  const { runtime, ...definitionDeps } = deps;
+  return createLoop(containersLoopDefinition(definitionDeps), { ...runtime, store: deps.store });
 }
 
 /** Tasks that still need container work: a known-STOPPED task has nothing left to converge. */

@@ -77,6 +77,7 @@ export function planDockerActions(
 
   for (const c of state.containers) {
     if (isStopped(c.rec.desiredStatus)) {
+      if (actual.stopsInFlight?.has(c.name)) continue;
       const stop = planStop(state, graph, c, settings);
       if (stop) actions.push(stop);
       continue;

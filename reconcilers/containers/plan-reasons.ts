@@ -65,3 +65,14 @@ export function describeDependency(dependency: string, condition: DependencyCond
 export function truncate(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : text.slice(0, maxChars);
 }
+
+/**
+ * A task waiting because Docker does not answer carries this reason prefix (executor.ts). It is a waiting
+ * note, not a failure: a real reason replaces it, and the planner clears it once a container runs or the
+ * task is stopping, so it is never reported as a STOPPED reason.
+ */
+export const ENGINE_UNAVAILABLE_PREFIX = 'Docker engine unavailable: ';
+
+export function isEngineWaitReason(reason: string | undefined): boolean {
+  return reason?.startsWith(ENGINE_UNAVAILABLE_PREFIX) === true;
+}

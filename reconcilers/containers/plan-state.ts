@@ -3,11 +3,13 @@
  * and the diff between the two that becomes the `record` action. Every rule goes through the helpers here,
  * so statuses only ever rise (fact sheet 4.2) and each change leaves a human-readable note.
  */
+
 import type { ObservedContainer } from '../../src/docker/types.js';
 import { type ContainerStatus, containerStatusRank, type TaskStatus, taskStatusRank } from '../../src/model/status.js';
 import type { ContainerSpec } from '../../src/model/task.js';
 import type { ContainerPatch, ContainerRecord, TaskPatch, TaskRecord } from '../../src/store/records.js';
 import type { ExitVerdict } from './plan-late-oom.js';
+import { isEngineWaitReason } from './plan-reasons.js';
 import type { ContainersActual, ContainersDesired } from './types.js';
 
 export interface WorkContainer {
@@ -140,7 +142,9 @@ export function setContainerReasonOnce(c: WorkContainer, reason: string): boolea
 }
 
 export function setTaskReasonOnce(state: PlanState, reason: string): boolean {
-  if (state.task.reason !== undefined && state.task.reason !== '') return false;
+  // A note that the task waits for Docker (executor.ts) is not a failure: a real reason replaces it.
+  const current = state.task.reason;
+  if (current !== undefined && current !== '' && !isEngineWaitReason(current)) return false;
   state.task.reason = reason;
   return true;
 }

@@ -4,6 +4,7 @@
  * task's known status as the minimum over its containers.
  */
 import { type ContainerStatus, containerStatusRank, type TaskStatus, taskStatusRank } from '../../src/model/status.js';
+import { isEngineWaitReason } from './plan-reasons.js';
 import {
   isBelowRunning,
   isSteady,
@@ -14,6 +15,20 @@ import {
   raiseTaskDesired,
   raiseTaskKnown,
 } from './plan-state.js';
+
+/**
+ * The executor's "Docker engine unavailable" note on a task (plan-reasons.ts) is cleared once the engine
+ * answered — a container reached RUNNING — or the task is stopping, so it is never reported as a STOPPED
+ * reason. Cleared to '' (a patch cannot unset a field); an empty reason is never reported.
+ */
+export function clearEngineWaitReason(state: PlanState): boolean {
+  if (!isEngineWaitReason(state.task.reason)) return false;
+  const running = state.containers.some((c) => c.rec.startedAtMs !== undefined || isSteady(c.rec.knownStatus));
+  if (!running && state.task.desiredStatus !== 'STOPPED') return false;
+  state.task.reason = '';
+  state.notes.push('task: Docker answers again; waiting note cleared');
+  return true;
+}
 
 /** Any essential container known-or-desired STOPPED stops the task (fact sheet 4.4). */
 export function applyEssentialRule(state: PlanState): boolean {

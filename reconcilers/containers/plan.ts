@@ -13,7 +13,10 @@
  *     containers marked STOPPED, task known status (plan-progress.ts, plan-status.ts);
  *  4. executionStoppedAt, the outbox entry (plan-report.ts) and the Docker actions (plan-actions.ts);
  *  5. exits held back for a late OOM report are looked at again: an inspect now, or a requeue at the end
- *     of their grace (plan-late-oom.ts).
+ *     of their grace (plan-late-oom.ts);
+ *  6. the actions become a graph (`asGraph`): the record first, then every Docker action independently of
+ *     the others — two containers that nothing orders stop at the same time, sibling creates run together —
+ *     except a start that follows its container's create in the same plan.
  */
 import { planDockerActions } from './plan-actions.js';
 import { buildDependencyGraph, type DependencyGraph } from './plan-dependencies.js';
@@ -25,6 +28,7 @@ import { buildRecordAction } from './plan-record.js';
 import { createPlanState, type PlanState, raiseTaskDesired, setTaskReasonOnce } from './plan-state.js';
 import {
   applyEssentialRule,
+  clearEngineWaitReason,
   markNeverRanStopped,
   pushTaskDesired,
   updateExecutionStoppedAt,
@@ -49,6 +53,7 @@ export function planContainers(
   observeContainers(state, actual.viewSynced);
   if (graph.problem !== undefined) stopForImpossibleGraph(state, graph);
   settle(state, graph, actual);
+  clearEngineWaitReason(state);
   updateExecutionStoppedAt(state);
 
   const actions: ContainerAction[] = [];
@@ -59,10 +64,40 @@ export function planContainers(
   const rechecks = planExitRechecks(state);
   actions.push(...rechecks.actions);
 
-  const plan: ContainersPlan = { actions };
+  const plan: ContainersPlan = { actions: asGraph(actions) };
   const retryAtMs = earliest(docker.retryAtMs, rechecks.recheckAtMs);
   if (retryAtMs !== undefined) plan.requeueAfterMs = Math.max(1, retryAtMs - actual.nowMs);
   return plan;
+}
+
+/**
+ * Every Docker action of one plan is independent of the others: the planner only emits actions whose
+ * ordering constraints (dependencies, shutdown order, cgroup and volumes before creates) are already met by
+ * what it observed, so within a plan the only order left is a container's create before its start. All of
+ * them wait for the record action, whose writes (statuses, IDs, reasons) the executor reads.
+ */
+function asGraph(actions: ContainerAction[]): ContainerAction[] {
+  const afterRecord: readonly string[] = actions.some((a) => a.kind === 'record') ? ['record'] : [];
+  const created = new Set<string>();
+  return actions.map((action): ContainerAction => {
+    switch (action.kind) {
+      case 'record':
+        return { ...action, id: 'record', after: [] };
+      case 'setup-task-cgroup':
+        return { ...action, id: 'cgroup', after: afterRecord };
+      case 'create-volume':
+        return { ...action, id: `create-volume:${action.volume}`, after: afterRecord };
+      case 'create':
+        created.add(action.container);
+        return { ...action, id: `create:${action.container}`, after: afterRecord };
+      case 'start': {
+        const after = created.has(action.container) ? [`create:${action.container}`] : afterRecord;
+        return { ...action, id: `start:${action.container}`, after };
+      }
+      default:
+        return { ...action, id: `${action.kind}:${action.container}`, after: afterRecord };
+    }
+  });
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

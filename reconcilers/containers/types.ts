@@ -23,6 +23,8 @@ export interface ContainersDesired {
 export interface ContainersActual {
   /** Containers of this task found in Docker, keyed by ECS container name (from the labels). */
   containers: ReadonlyMap<string, ObservedContainer>;
+  /** Containers whose stop is running now (a detached operation): no second stop is planned for them. */
+  stopsInFlight?: ReadonlySet<string>;
   /** False until the shared Docker view has listed once; nothing may be declared vanished before that. */
   viewSynced: boolean;
   /** Image references (as written in the task) present in the local engine. */
@@ -34,17 +36,25 @@ export interface ContainersActual {
   nowMs: number;
 }
 
-export type ContainerAction =
+/** The plan-graph fields (reconcilers/runtime/action-graph.ts), set by the planner's last step (plan.ts). */
+interface GraphFields {
+  id?: string;
+  after?: readonly string[];
+}
+
+export type ContainerAction = GraphFields &
   /** Write status changes / reasons / outbox entries to the store (always applied first). */
-  | { kind: 'record'; observation: TaskObservation; reason: string }
-  | { kind: 'setup-task-cgroup'; reason: string }
-  | { kind: 'create-volume'; volume: string; reason: string }
-  /** `startFollows`: the same plan starts the container next, whose own inspect then shows it to the view. */
-  | { kind: 'create'; container: string; reason: string; startFollows?: boolean }
-  | { kind: 'start'; container: string; reason: string }
-  | { kind: 'stop'; container: string; graceSec: number; reason: string }
-  /** Inspect again now, so the next plan sees a fresh observation (plan-late-oom.ts). */
-  | { kind: 'inspect'; container: string; dockerId: string; reason: string };
+  (
+    | { kind: 'record'; observation: TaskObservation; reason: string }
+    | { kind: 'setup-task-cgroup'; reason: string }
+    | { kind: 'create-volume'; volume: string; reason: string }
+    /** `startFollows`: the same plan starts the container next, whose own inspect then shows it to the view. */
+    | { kind: 'create'; container: string; reason: string; startFollows?: boolean }
+    | { kind: 'start'; container: string; reason: string }
+    | { kind: 'stop'; container: string; graceSec: number; reason: string }
+    /** Inspect again now, so the next plan sees a fresh observation (plan-late-oom.ts). */
+    | { kind: 'inspect'; container: string; dockerId: string; reason: string }
+  );
 
 export interface ContainersPlan {
   actions: ContainerAction[];

@@ -6,7 +6,8 @@ import type { ContainerView } from '../../src/docker/container-view.js';
 import { type DockerEngine, LABEL_CLUSTER } from '../../src/docker/types.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
-import type { LoopDefinition } from '../runtime/types.js';
+import { createLoop } from '../runtime/loop.js';
+import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
 import {
   ORPHAN_ACTION_KINDS,
   type OrphanAction,
@@ -35,6 +36,9 @@ export function orphansLoopDefinition(
   return {
     name: 'orphans',
     actionKinds: ORPHAN_ACTION_KINDS,
+    // A stop waits out the grace period: it runs outside the worker bound and is observed, not awaited.
+    detachedActionKinds: ['stop-orphan'],
+    watches: [{ kind: 'container', keysFor: (change) => (change.taskArn ? [change.taskArn] : []) }],
     // A task written by a source turns its containers from orphans into the containers loop's.
     watchedTables: ['tasks'],
     keys() {
@@ -53,10 +57,15 @@ export function orphansLoopDefinition(
     },
     keysForChange: (change) => (change.taskArns === 'all' ? [] : change.taskArns),
     readDesired: (taskArn) => (deps.store.getTask(taskArn) ? { tracked: true } : undefined),
-    async observe(taskArn) {
+    async observe(taskArn, _desired, inFlight) {
+      const stopsInFlight = new Set<string>();
+      for (const action of inFlight.values()) {
+        if (action.kind === 'stop-orphan') stopsInFlight.add((action as OrphanAction).containerId);
+      }
       return {
         containers: deps.view.byTask(taskArn).filter((container) => ours(container.labels)),
         sourcesReady: deps.sourcesReady(),
+        stopsInFlight,
       };
     },
     plan: (desired, actual) => planOrphans(desired, actual, deps.stopGraceSec),
@@ -75,4 +84,9 @@ export function orphansLoopDefinition(
       );
     },
   };
+}
+
+export function createOrphansLoop(deps: OrphansLoopDeps & { runtime: LoopDeps<OrphanAction> }): Loop<OrphanAction> {
+  const { runtime, ...definitionDeps } = deps;
+  return createLoop(orphansLoopDefinition(definitionDeps), runtime);
 }

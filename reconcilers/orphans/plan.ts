@@ -16,9 +16,13 @@ export interface OrphansActual {
   /** This task ARN's containers that carry the agent's cluster label. */
   containers: readonly ObservedContainer[];
   sourcesReady: boolean;
+  /** Containers (Docker IDs) whose stop is already running: a stop waits out a grace period. */
+  stopsInFlight: ReadonlySet<string>;
 }
 
 export type OrphanAction = {
+  id: string;
+  after: string[];
   kind: 'stop-orphan';
   containerId: string;
   containerName: string;
@@ -36,8 +40,11 @@ export function planOrphans(
   if (desired?.tracked || !actual.sourcesReady) return { actions: [] };
   const actions: OrphanAction[] = [];
   for (const container of actual.containers) {
-    if (!container.running) continue;
+    if (!container.running || actual.stopsInFlight.has(container.id)) continue;
     actions.push({
+      id: `stop-orphan:${container.id}`,
+      // Orphans are independent of each other: their stops run side by side.
+      after: [],
       kind: 'stop-orphan',
       containerId: container.id,
       containerName: container.name,

@@ -5,7 +5,19 @@ export {
   DEFAULT_MAX_BACKOFF_MS,
   type ItemBackoff,
 } from './backoff.js';
-export { createLoop } from './loop.js';
+export { createLoop, DEFAULT_MAX_PARALLEL_ACTIONS_PER_KEY } from './loop.js';
+export {
+  createMutationLimiter,
+  DEFAULT_MAX_CONCURRENT_DOCKER_MUTATIONS,
+  type MutationLimiter,
+} from './mutation-limiter.js';
+export {
+  createBucketRateLimiter,
+  createControllerRateLimiter,
+  createMaxOfRateLimiter,
+  DEFAULT_RETRY_BURST,
+  DEFAULT_RETRY_QPS,
+} from './rate-limiter.js';
 export { RESYNC_JITTER_FRACTION } from './triggers.js';
 export {
   LOOP_STATES,
@@ -16,6 +28,7 @@ export {
   type LoopDeps,
   type LoopPlan,
   type LoopState,
+  type LoopWatch,
   type TerminalErrorRecord,
 } from './types.js';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.js';

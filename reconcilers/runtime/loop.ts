@@ -1,26 +1,37 @@
 /**
  * The loop runtime shared by every reconcile loop (design.md "Data flow" 3): level-triggered reconciles of
- * keys through a client-go style work queue, executed by a bounded p-queue. The work queue decides *which*
- * key runs (dedupe, per-key exclusivity, backoff, push-back); p-queue bounds *how many* run at once.
+ * keys through a client-go style work queue. The work queue decides *which* key runs (dedupe, per-key
+ * exclusivity, backoff, push-back); the worker bound (`maxConcurrentReconciles`) decides *how many* keys
+ * read, observe, plan and write the store at once.
+ *
+ * A worker is held only for work that uses the CPU or the store: it is released as soon as a reconcile
+ * starts its first action that is not store-only (a Docker call), so a `docker stop` waiting out its grace
+ * period, or a create waiting for the agent-wide Docker mutation bound (mutation-limiter.ts), never delays
+ * another key's reconcile — in particular the recording of a status the informer just reported. The key
+ * stays "processing" in the work queue until its actions settle, so it is still never worked twice at once.
  *
  * Outcome rules (controller-runtime's, see notes/style.md anchors):
  * - converged (empty plan): forget the backoff; result `success`.
  * - applied ≥ 1 action: queue the key again to verify the effect; result `requeue`. Not when every action is
  *   store-only (`storeOnlyActionKinds`): the plan already saw the state it wrote, so another look would
- *   plan nothing — it is handled as converged (or `requeue_after`).
+ *   plan nothing — it is handled as converged (or `requeue_after`). Nor for detached actions
+ *   (`detachedActionKinds`): the operation queues the key when it settles.
  * - empty plan with requeueAfterMs: addAfter; result `requeue_after`.
- * - transient / throttled error: addRateLimited (5 ms × 2^n, capped); result `error`.
+ * - transient / throttled error: addRateLimited — the max of the key's backoff (5 ms × 2^n, capped) and the
+ *   loop-wide token bucket (10 qps, burst 100; rate-limiter.ts); result `error`.
  * - terminal error: record, count by code, forget, hold until the key changes; result `error`.
  */
-import PQueue from 'p-queue';
-import { type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
+import { classifyError, type ErrorCode, errorMessage, InternalError, isEcsdError } from '../../src/errors.js';
 import type { ReconcileResult } from '../../src/metrics/reconcile.js';
 import { runSoon } from '../../src/util/microtask.js';
-import { createItemExponentialBackoff } from './backoff.js';
+import { createControllerRateLimiter } from './rate-limiter.js';
 import { type ReconcileOutcome, reconcileKey } from './reconcile.js';
 import { Triggers } from './triggers.js';
 import type { Loop, LoopAction, LoopDefinition, LoopDeps, LoopPlan, LoopState, TerminalErrorRecord } from './types.js';
 import { WorkQueue } from './work-queue.js';
+
+/** Independent actions of one key applied at once (e.g. stops of a task's unordered containers). */
+export const DEFAULT_MAX_PARALLEL_ACTIONS_PER_KEY = 8;
 
 export function createLoop<Desired, Actual, Action extends LoopAction>(
   definition: LoopDefinition<Desired, Actual, Action>,
@@ -37,9 +48,14 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   const allowedKinds: ReadonlySet<string> = new Set(definition.actionKinds);
 
   let state: LoopState = 'idle';
-  let inFlight = 0;
+  /** Workers held: reconciles reading, observing, planning or applying store-only actions. */
+  let workersBusy = 0;
+  /** Every reconcile not finished, holding a worker or not. */
+  const running = new Set<Promise<void>>();
+  const maxParallelActions = deps.maxParallelActionsPerKey ?? DEFAULT_MAX_PARALLEL_ACTIONS_PER_KEY;
   let pumpScheduled = false;
   let stopping: Promise<void> | undefined;
+  let unsubscribeInformer: Array<() => void> = [];
   const controllers = new Set<AbortController>();
   const plans = new Map<string, LoopPlan<Action>>();
   const terminalErrors = new Map<string, TerminalErrorRecord>();
@@ -48,11 +64,16 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   const queue = new WorkQueue({
     clock,
     maxDepth: deps.maxQueueDepth,
-    backoff: createItemExponentialBackoff({ baseDelayMs: deps.baseBackoffMs, maxDelayMs: deps.maxBackoffMs }),
+    backoff: createControllerRateLimiter({
+      clock,
+      baseDelayMs: deps.baseBackoffMs,
+      maxDelayMs: deps.maxBackoffMs,
+      qps: deps.retryQps,
+      burst: deps.retryBurst,
+    }),
     metrics: metrics.queue,
     onReady: () => schedulePump(),
   });
-  const executor = new PQueue({ concurrency: maxConcurrentReconciles });
   const triggers = new Triggers({
     store: deps.store,
     clock,
@@ -60,6 +81,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     pollIntervalMs: deps.pollIntervalMs,
     resyncIntervalMs: deps.resyncIntervalMs,
     random: deps.random ?? Math.random,
+    loop: name,
     watchedTables: definition.watchedTables,
     keys: () => definition.keys(),
     keysForChange: (change) => definition.keysForChange(change),
@@ -70,20 +92,53 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
 
   const storeOnlyKinds: ReadonlySet<string> = new Set(definition.storeOnlyActionKinds ?? []);
   const isStoreOnly = (action: Action): boolean => storeOnlyKinds.has(action.kind);
-  // What an action writes to the store synchronously, before its first await, is this key's own doing and
-  // must not wake the key again (see Triggers.markOwnWrites). JavaScript runs that part without interleaving,
-  // so the generations it spans are exactly its writes.
-  const runDefinition: LoopDefinition<Desired, Actual, Action> = {
-    ...definition,
-    apply(key, action, signal, desired) {
-      const before = deps.store.generation();
-      const applied = definition.apply(key, action, signal, desired);
-      const after = deps.store.generation();
-      if (after > before) triggers.markOwnWrites(before, after, key);
-      return applied;
-    },
-  };
+  const detachedKinds: ReadonlySet<string> = new Set(definition.detachedActionKinds ?? []);
+  const isDetached = (action: Action): boolean => detachedKinds.has(action.kind);
+  /** key → operation id → the detached action in flight. */
+  const operations = new Map<string, Map<string, Action>>();
+  const noOperations: ReadonlyMap<string, Action> = new Map();
 
+  /**
+   * Runs a detached action outside the reconcile that started it (and outside the worker bound), under the
+   * same write origin; when it settles the key is queued again (success) or retried/held like any failure.
+   */
+  function startDetached(key: string, action: Action, run: (signal: AbortSignal) => Promise<void>): void {
+    const id = action.id ?? action.kind;
+    let ops = operations.get(key);
+    if (ops === undefined) {
+      ops = new Map();
+      operations.set(key, ops);
+    }
+    ops.set(id, action);
+    const controller = new AbortController();
+    controllers.add(controller);
+    const finish = (): void => {
+      controllers.delete(controller);
+      ops.delete(id);
+      if (ops.size === 0 && operations.get(key) === ops) operations.delete(key);
+    };
+    const operation = deps.store
+      .withWriteOrigin({ loop: name, key }, () => run(controller.signal))
+      .then(
+        () => {
+          finish();
+          if (accepting()) queue.add(key);
+        },
+        (error: unknown) => {
+          finish();
+          const errorClass = classifyError(error);
+          metrics.reconcile.incErrors();
+          metrics.reconcile.incResult('error');
+          if (errorClass === 'terminal') holdTerminal(key, error, clock.nowMs());
+          else retry(key, { ok: false, error, errorClass, appliedCount: 0, failedAction: action });
+        },
+      );
+    running.add(operation);
+    void operation.finally(() => {
+      running.delete(operation);
+      notifyIfDrained();
+    });
+  }
   const accepting = (): boolean => state === 'idle' || state === 'running';
 
   // Pumping on a microtask keeps reconciles from starting inside the caller of add() (a store write, a
@@ -98,16 +153,19 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
   }
 
   function pump(): void {
-    while (accepting() && inFlight < maxConcurrentReconciles) {
+    while (accepting() && workersBusy < maxConcurrentReconciles) {
       const key = queue.get();
       if (key === undefined) break;
-      inFlight += 1;
-      metrics.reconcile.setActiveWorkers(inFlight);
-      executor
-        .add(() => work(key))
-        .catch((error: unknown) => {
-          logger.error('executor rejected a reconcile', { key, error: errorMessage(error) });
-        });
+      workersBusy += 1;
+      metrics.reconcile.setActiveWorkers(workersBusy);
+      const reconcile = work(key).catch((error: unknown) => {
+        logger.error('reconcile bookkeeping failed', { key, error: errorMessage(error) });
+      });
+      running.add(reconcile);
+      void reconcile.finally(() => {
+        running.delete(reconcile);
+        notifyIfDrained();
+      });
     }
     notifyIfDrained();
   }
@@ -116,14 +174,36 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     const controller = new AbortController();
     controllers.add(controller);
     const startedMs = clock.nowMs();
+    let holdsWorker = true;
+    const releaseWorker = (): void => {
+      if (!holdsWorker) return;
+      holdsWorker = false;
+      workersBusy -= 1;
+      metrics.reconcile.setActiveWorkers(workersBusy);
+      schedulePump();
+    };
     try {
-      const outcome = await reconcileKey(runDefinition, allowedKinds, key, {
-        nowMs: () => clock.nowMs(),
-        dryRun,
-        signal: controller.signal,
-        onPlanned: (plan) => recordPlan(key, plan),
-        onApplying: (action) => logger.debug('applying action', { key, kind: action.kind, reason: action.reason }),
-      });
+      // Every write this reconcile makes, before or after any await, is attributed to (this loop, key): the
+      // change feed then does not wake the key for it (triggers.ts), while other keys it touches are woken.
+      const outcome = await deps.store.withWriteOrigin({ loop: name, key }, () =>
+        reconcileKey(definition, allowedKinds, key, {
+          nowMs: () => clock.nowMs(),
+          dryRun,
+          signal: controller.signal,
+          maxParallelActions,
+          isStoreOnly,
+          isDetached,
+          startDetached: (action, run) => startDetached(key, action, run),
+          inFlight: () => operations.get(key) ?? noOperations,
+          checkStoreOnlyFixedPoint: deps.checkStoreOnlyFixedPoint ?? false,
+          onPlanned: (plan) => recordPlan(key, plan),
+          onApplying: (action) => {
+            logger.debug('applying action', { key, kind: action.kind, reason: action.reason });
+            // From here the reconcile waits on Docker: give the worker to another key.
+            if (!isStoreOnly(action)) releaseWorker();
+          },
+        }),
+      );
       settle(key, outcome, startedMs);
     } catch (error) {
       // settle() is bookkeeping only; reaching here is a runtime bug. Retry rather than lose the key.
@@ -132,8 +212,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     } finally {
       controllers.delete(controller);
       queue.done(key);
-      inFlight -= 1;
-      metrics.reconcile.setActiveWorkers(inFlight);
+      releaseWorker();
       schedulePump();
     }
   }
@@ -170,7 +249,8 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       triggers.unpark(key);
       metrics.reconcile.setLastSuccess(nowMs / 1000);
       const { plan } = outcome;
-      if (outcome.appliedCount > 0 && !plan.actions.every(isStoreOnly)) {
+      // A detached operation queues the key itself when it settles: that is its verification.
+      if (outcome.appliedCount > 0 && plan.actions.some((action) => !isStoreOnly(action) && !isDetached(action))) {
         // Level-triggered: the effect is verified by a fresh observe, through the queue (never recursion).
         result = 'requeue';
         queue.add(key);
@@ -219,7 +299,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
 
   function notifyIfDrained(): void {
     if (drainWaiters.length === 0) return;
-    if (accepting() && !(queue.isIdle() && inFlight === 0)) return;
+    if (accepting() && !(queue.isIdle() && running.size === 0)) return;
     const waiters = drainWaiters;
     drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -238,6 +318,23 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       maxQueueDepth: deps.maxQueueDepth,
     });
     triggers.start();
+    subscribeInformer();
+  }
+
+  /** Docker changes of the watched kinds wake the keys they map to, like a nudge. */
+  function subscribeInformer(): void {
+    const { informer } = deps;
+    const watches = definition.watches ?? [];
+    if (informer === undefined || watches.length === 0) return;
+    unsubscribeInformer = watches.map((watch) =>
+      informer.subscribe(watch.kind, (change) => {
+        try {
+          for (const key of watch.keysFor(change)) nudge(key);
+        } catch (error) {
+          logger.error('mapping a Docker change to keys failed', { kind: change.kind, error: errorMessage(error) });
+        }
+      }),
+    );
   }
 
   function nudge(key: string): boolean {
@@ -267,9 +364,11 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
     stopping = (async () => {
       state = 'stopping';
       triggers.stop();
+      for (const unsubscribe of unsubscribeInformer) unsubscribe();
+      unsubscribeInformer = [];
       queue.shutDown();
       notifyIfDrained();
-      logger.info('loop stopping', { inFlight, deadlineMs });
+      logger.info('loop stopping', { inFlight: running.size, deadlineMs });
       const deadline = clock.setTimeout(() => {
         if (controllers.size === 0) return;
         logger.warn('stop deadline passed; aborting in-flight reconciles', { inFlight: controllers.size });
@@ -279,7 +378,7 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
         for (const controller of controllers) controller.abort(reason);
       }, deadlineMs);
       try {
-        await executor.onIdle();
+        while (running.size > 0) await Promise.allSettled([...running]);
       } finally {
         deadline.cancel();
         state = 'stopped';

@@ -6,6 +6,10 @@
  * Keys held after a terminal error ("parked") are skipped by the resync and released only by a change
  * made after they failed; a write the failing reconcile made itself does not count (see `#changedAfter`).
  *
+ * A loop's own writes: the feed answers them apart, per the key whose reconcile made them (the write origin
+ * the runtime sets around each reconcile). They wake every key they map to except that one — the reconcile
+ * that made them decides itself whether its key needs another look (see loop.ts outcome rules).
+ *
  * A loop that declares `watchedTables` sees only writes to those tables: others do not schedule a poll, and
  * the feed is asked for the watched tables' changes alone — so e.g. the reporter's sent-status acks (the
  * logical table `sent`) cost the containers loop nothing.
@@ -15,6 +19,7 @@ import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
 import { runSoon } from '../../src/util/microtask.js';
+import { type ScheduledJob, scheduleJob } from './schedule.js';
 import type { LoopChange, LoopDeps } from './types.js';
 
 /** Resync periods vary by ±10 % (client-go's informers jitter resyncs similarly). */
@@ -27,6 +32,8 @@ export interface TriggerOptions {
   pollIntervalMs: number;
   resyncIntervalMs: number;
   random: () => number;
+  /** The loop's name: writes whose origin is this loop are answered apart by the feed. */
+  loop: string;
   /** Only writes to these tables wake the loop and reach keysForChange; absent: every table. */
   watchedTables?: readonly StoreTable[] | undefined;
   keys(): Iterable<string>;
@@ -39,11 +46,8 @@ export class Triggers {
   /** key → store generation when its terminal error was recorded. */
   readonly #parked = new Map<string, number>();
   #lastGeneration = 0;
-  /** generation → the key whose reconcile wrote it (see markOwnWrites); pruned as polls move past them. */
-  readonly #ownWrites = new Map<number, string>();
-  readonly #isOwnWrite = (generation: number, taskArn: string): boolean => this.#ownWrites.get(generation) === taskArn;
   #pollTimer: { cancel(): void } | undefined;
-  #resyncTimer: { cancel(): void } | undefined;
+  #resyncJob: ScheduledJob | undefined;
   #unsubscribe: (() => void) | undefined;
   #pollSoonPending = false;
   #running = false;
@@ -62,16 +66,25 @@ export class Triggers {
       if (this.#watches(change)) this.#pollSoon();
     });
     this.#schedulePoll();
-    this.#scheduleResync();
+    // An interval, not a wall-clock time: a timer job (schedule.ts), jittered so loops started together
+    // do not resync together.
+    const { resyncIntervalMs, clock, logger, random } = this.#options;
+    this.#resyncJob = scheduleJob(
+      'resync',
+      { everyMs: resyncIntervalMs, jitterFraction: RESYNC_JITTER_FRACTION },
+      () => this.resync(),
+      { clock, logger, random },
+    );
+    this.#resyncJob.start();
   }
 
   stop(): void {
     this.#running = false;
     this.#pollTimer?.cancel();
-    this.#resyncTimer?.cancel();
+    void this.#resyncJob?.stop();
     this.#unsubscribe?.();
     this.#pollTimer = undefined;
-    this.#resyncTimer = undefined;
+    this.#resyncJob = undefined;
     this.#unsubscribe = undefined;
   }
 
@@ -106,14 +119,14 @@ export class Triggers {
       if (store.generation() === this.#lastGeneration) return 0;
       const windowStart = this.#lastGeneration;
       const changes = this.#changesSince(windowStart);
-      if (changes.tables !== 'all' && changes.tables.length === 0) {
-        // Only tables this loop does not watch (or its own writes): move past them without asking for keys.
+      if (changes.tables !== 'all' && changes.tables.length === 0 && (changes.own?.size ?? 0) === 0) {
+        // Only tables this loop does not watch: move past them without asking for keys.
         this.#advanceTo(changes.generation);
         return 0;
       }
       const changedAfterCache = new Map<number, ReadonlySet<string>>();
       let enqueued = 0;
-      for (const key of this.#options.keysForChange({ taskArns: changes.taskArns, tables: changes.tables })) {
+      for (const key of this.#keysOf(changes)) {
         const parkedAt = this.#parked.get(key);
         if (parkedAt !== undefined) {
           if (parkedAt > windowStart && !this.#changedAfter(parkedAt, changedAfterCache).has(key)) continue;
@@ -133,7 +146,26 @@ export class Triggers {
 
   #advanceTo(generation: number): void {
     this.#lastGeneration = generation;
-    for (const marked of this.#ownWrites.keys()) if (marked <= generation) this.#ownWrites.delete(marked);
+  }
+
+  /** The loop's keys a feed answer names: others' writes, and its own writes except for their origin key. */
+  #keysOf(changes: ChangesSince): Set<string> {
+    const { keysForChange } = this.#options;
+    const keys = new Set<string>();
+    const others = changes.tables === 'all' || changes.tables.length > 0;
+    if (others) {
+      for (const key of keysForChange({
+        keysByTable: changes.keysByTable,
+        taskArns: changes.taskArns,
+        tables: changes.tables,
+      })) {
+        keys.add(key);
+      }
+    }
+    for (const [originKey, own] of changes.own ?? []) {
+      for (const key of keysForChange(own)) if (key !== originKey) keys.add(key);
+    }
+    return keys;
   }
 
   /**
@@ -143,26 +175,15 @@ export class Triggers {
   #changedAfter(since: number, cache: Map<number, ReadonlySet<string>>): ReadonlySet<string> {
     let keys = cache.get(since);
     if (keys === undefined) {
-      const later = this.#changesSince(since);
-      keys = new Set(this.#options.keysForChange({ taskArns: later.taskArns, tables: later.tables }));
+      keys = this.#keysOf(this.#changesSince(since));
       cache.set(since, keys);
     }
     return keys;
   }
 
-  /**
-   * Writes made synchronously by this loop's own action for key K, at generations (`after`, `upTo`]: they do
-   * not wake K again. The reconcile that made them decides itself whether K needs another look (the loop
-   * requeues after Docker actions; a plan of store-only actions is its own fixed point). Only loops keyed by
-   * task ARN benefit; for others the marks never match.
-   */
-  markOwnWrites(after: number, upTo: number, key: string): void {
-    for (let generation = after + 1; generation <= upTo; generation++) this.#ownWrites.set(generation, key);
-  }
-
   #changesSince(generation: number): ChangesSince {
     const { store, watchedTables } = this.#options;
-    return store.changesSince(generation, watchedTables, this.#isOwnWrite);
+    return store.changesSince(generation, watchedTables, this.#options.loop);
   }
 
   /** Whether a committed write touched a watched table (every write does when the loop watches all). */
@@ -187,15 +208,5 @@ export class Triggers {
       this.poll();
       this.#schedulePoll();
     }, this.#options.pollIntervalMs);
-  }
-
-  #scheduleResync(): void {
-    const { resyncIntervalMs, random } = this.#options;
-    const jitteredMs = resyncIntervalMs * (1 - RESYNC_JITTER_FRACTION + 2 * RESYNC_JITTER_FRACTION * random());
-    this.#resyncTimer = this.#options.clock.setTimeout(() => {
-      if (!this.#running) return;
-      this.resync();
-      this.#scheduleResync();
-    }, jitteredMs);
   }
 }

@@ -4,10 +4,17 @@
  * action handlers; the runtime owns triggering, queueing, concurrency, retries, metrics and dry-run.
  */
 import type { Clock } from '../../src/clock.js';
+import type { DockerObjectKind, InformerChange, InformerEvents } from '../../src/docker/types.js';
 import type { ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { MetricsRegistry } from '../../src/metrics/registry.js';
 import type { DesiredStateStore, StoreTable } from '../../src/store/records.js';
+
+/** A Docker object kind a loop watches, and how a change of such an object maps to the loop's keys. */
+export interface LoopWatch {
+  kind: DockerObjectKind;
+  keysFor(change: InformerChange): Iterable<string>;
+}
 
 export const LOOP_STATES = ['idle', 'running', 'stopping', 'stopped'] as const;
 /**
@@ -16,24 +23,42 @@ export const LOOP_STATES = ['idle', 'running', 'stopping', 'stopped'] as const;
  */
 export type LoopState = (typeof LOOP_STATES)[number];
 
-/** Every action names its kind (from the loop's closed list, used as a metric label) and why it is needed. */
+/**
+ * Every action names its kind (from the loop's closed list, used as a metric label) and why it is needed.
+ * A plan is a small graph (action-graph.ts): `id` names an action so later ones can wait for it in `after`.
+ */
 export interface LoopAction {
   kind: string;
   reason: string;
+  id?: string;
+  /**
+   * Ids of earlier actions this one waits for. Absent: it waits for the action listed just before it (so a
+   * plain list runs in order); `[]`: it waits for nothing and runs alongside the others.
+   */
+  after?: readonly string[];
 }
 
 export interface LoopPlan<Action extends LoopAction> {
-  /** Applied in order; the first failure stops the rest. Empty means converged. */
+  /**
+   * Applied as a graph (see LoopAction.after): ready actions concurrently, a failed action's dependents not
+   * at all, the first failure reported. Empty means converged.
+   */
   actions: Action[];
   /** Plan this key again after this many ms even if nothing changes (e.g. a timeout will expire). */
   requeueAfterMs?: number;
 }
 
-/** What the store change feed reported, as given to `keysForChange` (limited to the loop's `watchedTables`). */
+/**
+ * What the store change feed reported, as given to `keysForChange` (limited to the loop's `watchedTables`).
+ * `'all'` everywhere means the feed lost track and every key may have changed.
+ */
 export interface LoopChange {
-  taskArns: string[] | 'all';
-  /** Tables written, for loops keyed by something other than tasks (images, ENIs). */
-  tables: StoreTable[] | 'all';
+  /** Per table, the keys of the rows written (task ARN, image ID, volume name, ENI attachment ARN…). */
+  keysByTable: Partial<Record<StoreTable, readonly string[]>> | 'all';
+  /** Convenience for loops keyed by task: the tasks owning any row written (all tables together). */
+  taskArns: readonly string[] | 'all';
+  /** Tables written. */
+  tables: readonly StoreTable[] | 'all';
 }
 
 export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
@@ -47,6 +72,15 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
    * fixed point through them: planning again from the state they wrote must give no action.
    */
   storeOnlyActionKinds?: readonly string[];
+  /**
+   * Kinds that wait long on Docker (a stop waits out its grace period; later pulls and health waits): they
+   * are *started* and then *observed*. The runtime runs them detached from the reconcile — outside the
+   * worker bound, tracked per key by the action's `id` (or kind), their signal aborted on shutdown — and
+   * queues the key again when one settles; an error goes through the same classification and backoff as
+   * any action. `observe` receives the key's operations in flight, so the planner does not start a second
+   * one. Nothing in a plan may wait (`after`) for a detached action.
+   */
+  detachedActionKinds?: readonly string[];
   /** All keys, for a full resync. */
   keys(): Iterable<string>;
   /**
@@ -55,11 +89,17 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
    * is woken by every write). A loop that starts reading a table must add it here in the same change.
    */
   watchedTables?: readonly StoreTable[];
+  /**
+   * The Docker object kinds whose changes (from the shared informer, `LoopDeps.informer`) wake this loop,
+   * each with the keys a change maps to. The runtime subscribes on start and unsubscribes on stop.
+   */
+  watches?: readonly LoopWatch[];
   /** Keys affected by a store change; `'all'` means the feed lost track and every key may have changed. */
   keysForChange(change: LoopChange): Iterable<string>;
   /** Desired state of `key` from the store; undefined when the key is no longer desired (e.g. deleted). */
   readDesired(key: string): Desired | undefined;
-  observe(key: string, desired: Desired | undefined): Promise<Actual>;
+  /** `inFlight`: the key's detached operations still running, by action id (or kind). */
+  observe(key: string, desired: Desired | undefined, inFlight: ReadonlyMap<string, LoopAction>): Promise<Actual>;
   /** Pure: no I/O, no clock reads (time is passed in). */
   plan(desired: Desired | undefined, actual: Actual, nowMs: number): LoopPlan<Action>;
   /**
@@ -72,10 +112,12 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
 
 export interface LoopDeps<Action extends LoopAction = LoopAction> {
   /** Only the change-detection part of the store is used by the runtime. */
-  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange'>;
+  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange' | 'withWriteOrigin'>;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** The shared Docker informer; the loop subscribes to the kinds its definition `watches`. */
+  informer?: InformerEvents;
   /** How often the change feed's generation is checked (cheap when nothing changed). */
   pollIntervalMs: number;
   /** Full resync period (insurance, not the trigger); each period is jittered ±10 %. */
@@ -88,6 +130,18 @@ export interface LoopDeps<Action extends LoopAction = LoopAction> {
   maxBackoffMs?: number;
   /** First backoff delay. Default 5 ms (client-go). */
   baseBackoffMs?: number;
+  /** Overall retry rate of the loop, all keys together (token bucket). Default 10 per second (client-go). */
+  retryQps?: number;
+  /** Token bucket size: retries allowed at once before the rate applies. Default 100 (client-go). */
+  retryBurst?: number;
+  /** Actions of one key applied at the same time (independent actions of a plan). Default 8. */
+  maxParallelActionsPerKey?: number;
+  /**
+   * Check the rule that a plan made only of store-only actions is a fixed point: after applying one, plan
+   * again and fail the reconcile (terminal InternalError) if anything is left. On in tests (the runtime
+   * harness); off in production, where it would cost an observe per store-only plan.
+   */
+  checkStoreOnlyFixedPoint?: boolean;
   /** Observe and plan only: `apply` is never called. */
   dryRun?: boolean;
   /** Called with every plan (both modes), e.g. to print or serve dry-run output. */

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
 import { createImagePresence } from '../../reconcilers/containers/image-presence.js';
-import { containersLoopDefinition } from '../../reconcilers/containers/loop.js';
-import { orphansLoopDefinition } from '../../reconcilers/orphans/loop.js';
-import { createLoop } from '../../reconcilers/runtime/loop.js';
+import { createContainersLoop } from '../../reconcilers/containers/loop.js';
+import { createOrphansLoop } from '../../reconcilers/orphans/loop.js';
+import { createMutationLimiter } from '../../reconcilers/runtime/index.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
@@ -132,12 +132,18 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     reserved: new Set([...config.reservedPorts, config.metricsAddress.port]),
     isFree: (port, protocol) => isHostPortFree(port, protocol),
   });
+  // One bound on Docker mutations across every loop: a launch storm queues here instead of in dockerd.
+  const mutations = createMutationLimiter({
+    limit: config.maxConcurrentDockerMutations,
+    metrics: metrics.reconcile.dockerMutations,
+  });
   const executor = new ContainersExecutor({
     engine,
     view,
     store,
     cgroups,
     ports,
+    mutations,
     logger: logger.child({ module: 'containers' }),
     clock,
     cluster: config.cluster,
@@ -146,55 +152,41 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     stopClientSlackMs: STOP_CLIENT_SLACK_MS,
     ...(config.taskPidsLimit ? { taskPidsLimit: config.taskPidsLimit } : {}),
   });
-  const containersLoop = createLoop(
-    containersLoopDefinition({
-      store,
-      view,
-      images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
-      cgroups,
-      executor,
-      settings: {
-        defaultStopTimeoutSec: Math.max(1, Math.round(config.containerStopTimeoutMs / 1000)),
-        taskCgroupEnabled,
-      },
-      nowMs: () => clock.nowMs(),
-    }),
-    {
-      store,
-      clock,
-      logger: logger.child({ module: 'containers-loop' }),
-      metrics,
-      pollIntervalMs: config.pollIntervalMs,
-      resyncIntervalMs: config.resyncIntervalMs,
-      maxConcurrentReconciles: config.maxConcurrentReconciles,
-      maxQueueDepth: 10_000,
-      maxBackoffMs: 30_000,
-    },
-  );
-  const orphansLoop = createLoop(
-    orphansLoopDefinition({
-      store,
-      view,
-      engine,
-      cluster: config.cluster,
-      sourcesReady: () => sourcesReady.allReady(),
-      stopGraceSec: Math.max(1, Math.round(config.containerStopTimeoutMs / 1000)),
-      stopClientSlackMs: STOP_CLIENT_SLACK_MS,
-      logger: logger.child({ module: 'orphans' }),
-    }),
-    {
-      store,
-      clock,
-      logger: logger.child({ module: 'orphans-loop' }),
-      metrics,
-      pollIntervalMs: config.pollIntervalMs,
-      resyncIntervalMs: config.resyncIntervalMs,
-      maxConcurrentReconciles: 2,
-      maxQueueDepth: 10_000,
-      maxBackoffMs: 30_000,
-    },
-  );
-  let stopNudges: (() => void) | undefined;
+  // What every loop shares of the runtime: the store's change feed, the informer's keyed changes, metrics.
+  const runtimeFor = (loop: string, maxConcurrentReconciles: number) => ({
+    store,
+    informer,
+    clock,
+    logger: logger.child({ module: `${loop}-loop` }),
+    metrics,
+    pollIntervalMs: config.pollIntervalMs,
+    resyncIntervalMs: config.resyncIntervalMs,
+    maxConcurrentReconciles,
+    maxQueueDepth: 10_000,
+    maxBackoffMs: 30_000,
+  });
+  const stopGraceSec = Math.max(1, Math.round(config.containerStopTimeoutMs / 1000));
+  const containersLoop = createContainersLoop({
+    store,
+    view,
+    images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
+    cgroups,
+    executor,
+    settings: { defaultStopTimeoutSec: stopGraceSec, taskCgroupEnabled },
+    nowMs: () => clock.nowMs(),
+    runtime: runtimeFor('containers', config.maxConcurrentReconciles),
+  });
+  const orphansLoop = createOrphansLoop({
+    store,
+    view,
+    engine,
+    cluster: config.cluster,
+    sourcesReady: () => sourcesReady.allReady(),
+    stopGraceSec,
+    stopClientSlackMs: STOP_CLIENT_SLACK_MS,
+    logger: logger.child({ module: 'orphans' }),
+    runtime: runtimeFor('orphans', 2),
+  });
   manager.add('loops', {
     name: 'containers-loop',
     start: () => {
@@ -202,22 +194,20 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       for (const observed of view.all()) {
         if (observed.running) for (const b of observed.portBindings) ports.markTaken(b.hostPort, b.protocol);
       }
-      stopNudges = view.onChange((taskArn) => {
-        if (!taskArn) return;
-        containersLoop.nudge(taskArn);
-        orphansLoop.nudge(taskArn);
-      });
       containersLoop.start();
+    },
+    stop: (deadlineMs) => containersLoop.stop(deadlineMs),
+  });
+  manager.add('loops', {
+    name: 'orphans-loop',
+    start: () => {
       orphansLoop.start();
       // Deletions wait for sources-ready: when the gate opens, every orphan is looked at again.
       sourcesReady.onReady(() => {
-        void orphansLoop.syncOnce().catch(() => {});
+        orphansLoop.syncOnce().catch((error: unknown) => logger.debug('orphans resync skipped', { error }));
       });
     },
-    stop: async (deadlineMs) => {
-      stopNudges?.();
-      await Promise.all([containersLoop.stop(deadlineMs), orphansLoop.stop(deadlineMs)]);
-    },
+    stop: (deadlineMs) => orphansLoop.stop(deadlineMs),
   });
 
   const reporter = new OutboxReporter({

@@ -183,6 +183,7 @@ export interface AgentConfig {
   maxConcurrentReconciles: number;
   /** ECSD_ALLOW_SENSITIVE_HOST_MOUNTS: bind mounts of `/` and of the data directory are allowed (src/model/task-policy.ts). */
   allowSensitiveHostMounts: boolean;
+  maxConcurrentDockerMutations: number;
 }
 
 export interface LoadedConfig {

@@ -36,6 +36,13 @@ export interface LoopMetricsSpec {
   maxConcurrentReconciles: number;
 }
 
+/** The agent-wide bound on concurrent Docker mutations (reconcilers/runtime/mutation-limiter.ts). */
+export interface DockerMutationMetrics {
+  setInFlight(count: number): void;
+  setWaiting(count: number): void;
+  setLimit(count: number): void;
+}
+
 export interface ReconcileFamilies {
   readonly reconcileTotal: Counter<'loop' | 'result'>;
   readonly reconcileErrors: Counter<'loop'>;
@@ -47,6 +54,8 @@ export interface ReconcileFamilies {
   readonly plannedActions: Counter<'loop' | 'action'>;
   /** Create every series of one loop at 0 and return its bound handle. */
   bind(spec: LoopMetricsSpec): LoopReconcileMetrics;
+  /** Docker mutations running and waiting for a slot, across every loop. */
+  readonly dockerMutations: DockerMutationMetrics;
 }
 
 export function createReconcileFamilies(registry: Registry): ReconcileFamilies {
@@ -101,6 +110,30 @@ export function createReconcileFamilies(registry: Registry): ReconcileFamilies {
     registers,
   });
 
+  const mutationsInFlight = new Gauge({
+    name: 'ecs_agent_docker_mutations_in_flight',
+    help: 'Docker mutations (create, start, remove, volume create/remove) running now, across every loop.',
+    registers,
+  });
+  const mutationsWaiting = new Gauge({
+    name: 'ecs_agent_docker_mutations_waiting',
+    help: 'Docker mutations waiting for a slot of the concurrency bound (ECSD_MAX_CONCURRENT_DOCKER_MUTATIONS).',
+    registers,
+  });
+  const mutationsLimit = new Gauge({
+    name: 'ecs_agent_docker_mutations_limit',
+    help: 'The bound on concurrent Docker mutations (ECSD_MAX_CONCURRENT_DOCKER_MUTATIONS).',
+    registers,
+  });
+  mutationsInFlight.set(0);
+  mutationsWaiting.set(0);
+  mutationsLimit.set(0);
+  const dockerMutations: DockerMutationMetrics = {
+    setInFlight: changedValuesOnly((count) => mutationsInFlight.set(count), 0),
+    setWaiting: changedValuesOnly((count) => mutationsWaiting.set(count), 0),
+    setLimit: (count) => mutationsLimit.set(count),
+  };
+
   function bind(spec: LoopMetricsSpec): LoopReconcileMetrics {
     const loop = spec.name;
     const l = { loop };
@@ -133,5 +166,6 @@ export function createReconcileFamilies(registry: Registry): ReconcileFamilies {
     lastSuccess,
     plannedActions,
     bind,
+    dockerMutations,
   };
 }

@@ -147,24 +147,55 @@ export type StoreTable =
   | 'outbox'
   | 'meta';
 
+/**
+ * Who made a write: the loop and the key whose reconcile was running (set by the loop runtime around each
+ * reconcile, carried across awaits by the store's AsyncLocalStorage). A loop ignores the writes its own
+ * reconcile of a key made for that same key; writes with no origin (sources, reporter) wake everyone.
+ */
+export interface WriteOrigin {
+  loop: string;
+  key: string;
+}
+
+/**
+ * The key a table's rows are known by in the change feed: the task ARN for tasks, containers, sent and outbox
+ * (rows of one task), the image ID for images, the Docker volume name for volumes, the attachment ARN for ENIs.
+ * `instance` and `meta` are single rows and carry no key.
+ */
+export const TASK_KEYED_TABLES: ReadonlySet<StoreTable> = new Set(['tasks', 'containers', 'sent', 'outbox']);
+
 /** What one committed write (or transaction) touched. */
 export interface StoreChange {
   generation: number;
   tables: ReadonlySet<StoreTable>;
-  /** Tasks whose task/container/volume/outbox rows changed (all tables together). */
+  /** Tasks whose rows changed or that own the rows that changed (volumes, ENIs), all tables together. */
   taskArns: ReadonlySet<string>;
-  /** Per table written, the tasks its writes touched (empty for rows that belong to no task, e.g. images). */
+  /** Per table written, the tasks owning the rows its writes touched (empty for rows of no task, e.g. images). */
   taskArnsByTable: ReadonlyMap<StoreTable, ReadonlySet<string>>;
+  /** Per table written, the keys of the rows touched (see TASK_KEYED_TABLES for which key each table uses). */
+  keysByTable: ReadonlyMap<StoreTable, ReadonlySet<string>>;
+  /** The reconcile that made the write, if a loop's did. */
+  origin?: WriteOrigin;
 }
 
-/** Leaves a task's write at one generation out of a change-feed answer. */
-export type ChangeSkip = (generation: number, taskArn: string) => boolean;
+/** Changes merged over several generations: tables, owning tasks and row keys per table. */
+export interface ChangeSet {
+  taskArns: string[];
+  tables: StoreTable[];
+  keysByTable: Partial<Record<StoreTable, string[]>>;
+}
 
-/** The change feed answer: the task ARNs written since a generation, or 'all' if that is too far back to know. */
+/**
+ * The change feed answer: what was written since a generation, or 'all' if that is too far back to know.
+ * Asked with `ownLoop`, the writes that loop's own reconciles made are not in the main answer but in `own`,
+ * per the key whose reconcile made them, so the loop can wake every key they touched except that one.
+ */
 export interface ChangesSince {
   generation: number;
   taskArns: string[] | 'all';
   tables: StoreTable[] | 'all';
+  keysByTable: Partial<Record<StoreTable, string[]>> | 'all';
+  own?: ReadonlyMap<string, ChangeSet>;
 }
 
 export interface DesiredStateStore {
@@ -175,10 +206,16 @@ export interface DesiredStateStore {
    * (e.g. the last 4096 changes); older requests answer 'all'. Cheap: no table scan. With `tables`, only
    * writes to those tables count: the answer names those tables and only the tasks their writes touched
    * (the generation is still the current one, so the caller moves past the writes it does not care about).
+   * With `ownLoop`, that loop's own writes are answered apart, in `own` (see ChangesSince).
    */
-  changesSince(generation: number, tables?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince;
-  /** Called synchronously after each committed write. Returns an unsubscribe function. */
+  changesSince(generation: number, tables?: readonly StoreTable[], ownLoop?: string): ChangesSince;
+  /** Called synchronously after each committed write (outside any write origin). Returns an unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;
+  /**
+   * Runs `fn` with every write it makes — synchronously or after any number of awaits — attributed to
+   * `origin` (AsyncLocalStorage). The loop runtime wraps each reconcile in it.
+   */
+  withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T;
   /** Whether the database lives on disk (ECS_CHECKPOINT) or in memory. */
   readonly durable: boolean;
 

@@ -17,7 +17,6 @@ import { containerDesiredForTask, raisedContainerStatus, raisedTaskStatus } from
 import type { InstanceIdentityFile } from './instance-identity-file.js';
 import { applyContainerPatch, applyTaskPatch, newContainerRecords, newTaskRecord } from './patches.js';
 import type {
-  ChangeSkip,
   ChangesSince,
   ContainerRecord,
   DesiredStateStore,
@@ -32,6 +31,7 @@ import type {
   TaskObservation,
   TaskRecord,
   VolumeRecord,
+  WriteOrigin,
 } from './records.js';
 import { RowCache } from './row-cache.js';
 import * as rows from './rows.js';
@@ -88,8 +88,12 @@ export class SqliteStore implements DesiredStateStore {
     return this.#feed.generation;
   }
 
-  changesSince(generation: number, tables?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince {
-    return this.#feed.changesSince(generation, tables, skip);
+  changesSince(generation: number, tables?: readonly StoreTable[], ownLoop?: string): ChangesSince {
+    return this.#feed.changesSince(generation, tables, ownLoop);
+  }
+
+  withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T {
+    return this.#writes.withOrigin(origin, fn);
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
@@ -268,8 +272,7 @@ export class SqliteStore implements DesiredStateStore {
   deleteTask(arn: string): void {
     this.#writes.run(() => {
       // Outbox entries stay: they must still be reported after the task is gone.
-      const volumes = this.#sql.deleteTaskVolumes.run(arn).changes;
-      if (volumes > 0) this.#writes.touch('volumes', arn);
+      for (const volume of this.#sql.deleteTaskVolumes.all(arn)) this.#writes.touch('volumes', volume.name, arn);
       const hadContainers = this.#sql.listContainers.all(arn).length > 0;
       // Container rows go with the task row (ON DELETE CASCADE).
       if (this.#sql.deleteTask.run(arn).changes === 0) return;
@@ -286,7 +289,7 @@ export class SqliteStore implements DesiredStateStore {
     this.#writes.run(() => {
       if (rows.sameRow(this.#sql.getImage.get(image.imageId), row)) return;
       this.#sql.upsertImage.run(row);
-      this.#writes.touch('images');
+      this.#writes.touch('images', image.imageId);
     });
   }
 
@@ -301,7 +304,7 @@ export class SqliteStore implements DesiredStateStore {
 
   deleteImage(imageId: string): void {
     this.#writes.run(() => {
-      if (this.#sql.deleteImage.run(imageId).changes > 0) this.#writes.touch('images');
+      if (this.#sql.deleteImage.run(imageId).changes > 0) this.#writes.touch('images', imageId);
     });
   }
 
@@ -311,9 +314,9 @@ export class SqliteStore implements DesiredStateStore {
       const current = this.#sql.getVolume.get(volume.name);
       if (rows.sameRow(current, row)) return;
       this.#sql.upsertVolume.run(row);
-      this.#writes.touch('volumes', row.task_arn);
+      this.#writes.touch('volumes', row.name, row.task_arn);
       // A volume moved between tasks changed for both.
-      if (current !== undefined) this.#writes.touch('volumes', current.task_arn);
+      if (current !== undefined) this.#writes.touch('volumes', row.name, current.task_arn);
     });
   }
 
@@ -324,7 +327,7 @@ export class SqliteStore implements DesiredStateStore {
   deleteVolume(name: string): void {
     this.#writes.run(() => {
       const deleted = this.#sql.deleteVolume.get(name);
-      if (deleted !== undefined) this.#writes.touch('volumes', deleted.task_arn);
+      if (deleted !== undefined) this.#writes.touch('volumes', name, deleted.task_arn);
     });
   }
 
@@ -334,8 +337,8 @@ export class SqliteStore implements DesiredStateStore {
       const current = this.#sql.getEni.get(attachment.attachmentArn);
       if (rows.sameRow(current, row)) return;
       this.#sql.upsertEni.run(row);
-      this.#writes.touch('enis', row.task_arn);
-      if (current !== undefined) this.#writes.touch('enis', current.task_arn);
+      this.#writes.touch('enis', row.attachment_arn, row.task_arn);
+      if (current !== undefined) this.#writes.touch('enis', row.attachment_arn, current.task_arn);
     });
   }
 
@@ -346,7 +349,7 @@ export class SqliteStore implements DesiredStateStore {
   deleteEniAttachment(attachmentArn: string): void {
     this.#writes.run(() => {
       const deleted = this.#sql.deleteEni.get(attachmentArn);
-      if (deleted !== undefined) this.#writes.touch('enis', deleted.task_arn);
+      if (deleted !== undefined) this.#writes.touch('enis', attachmentArn, deleted.task_arn);
     });
   }
 

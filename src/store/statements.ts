@@ -70,7 +70,7 @@ export interface Statements {
   listVolumes: Statement<[], VolumeRow>;
   upsertVolume: Statement<[VolumeRow]>;
   deleteVolume: Statement<[string], { task_arn: string | null }>;
-  deleteTaskVolumes: Statement<[string]>;
+  deleteTaskVolumes: Statement<[string], { name: string }>;
 
   getEni: Statement<[string], EniRow>;
   listEnis: Statement<[], EniRow>;
@@ -121,7 +121,7 @@ export function prepareStatements(db: Database): Statements {
     listVolumes: db.prepare(`SELECT ${VOLUME_COLUMNS} FROM volumes ORDER BY name`),
     upsertVolume: db.prepare(upsert('volumes', VOLUME_COLUMNS, ['name'])),
     deleteVolume: db.prepare('DELETE FROM volumes WHERE name = ? RETURNING task_arn'),
-    deleteTaskVolumes: db.prepare("DELETE FROM volumes WHERE task_arn = ? AND scope = 'task'"),
+    deleteTaskVolumes: db.prepare("DELETE FROM volumes WHERE task_arn = ? AND scope = 'task' RETURNING name"),
 
     getEni: db.prepare(`SELECT ${ENI_COLUMNS} FROM enis WHERE attachment_arn = ?`),
     listEnis: db.prepare(`SELECT ${ENI_COLUMNS} FROM enis ORDER BY attachment_arn`),

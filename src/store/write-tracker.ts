@@ -5,17 +5,28 @@
  * touched in the innermost frame; a frame that commits merges into its parent, one that throws is dropped.
  * Only when the outermost frame commits is the change recorded in the feed (one generation) and announced to
  * listeners — so nothing fires on rollback, and a listener never sees an uncommitted state.
+ *
+ * Each committed change carries its origin: the loop and key whose reconcile was running when it committed,
+ * read from an AsyncLocalStorage the runtime sets around each reconcile (`withOrigin`). Async context follows
+ * every await, so the attribution does not depend on where a write falls inside an action. Listeners run
+ * outside any origin, so work they start is never attributed to the writer.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database, Transaction } from 'better-sqlite3';
 import { errorMessage, InternalError } from '../errors.js';
 import type { Logger } from '../logging/types.js';
 import type { ChangeFeed } from './change-feed.js';
-import type { StoreChange, StoreTable } from './records.js';
+import { type StoreChange, type StoreTable, TASK_KEYED_TABLES, type WriteOrigin } from './records.js';
 import { fromSqliteError } from './sqlite-errors.js';
 
+interface Touched {
+  keys: Set<string>;
+  taskArns: Set<string>;
+}
+
 interface Frame {
-  /** Per table written, the tasks touched (an empty set for a write that belongs to no task). */
-  touched: Map<StoreTable, Set<string>>;
+  /** Per table written, the row keys and owning tasks touched (empty sets for a write with no key). */
+  touched: Map<StoreTable, Touched>;
   afterCommit: Array<() => void>;
 }
 
@@ -27,6 +38,7 @@ export class WriteTracker {
   readonly #transaction: Transaction<(fn: () => unknown) => unknown>;
   readonly #frames: Frame[] = [];
   readonly #listeners = new Set<ChangeListener>();
+  readonly #origin = new AsyncLocalStorage<WriteOrigin>();
 
   readonly #onTouch: ((table: StoreTable, taskArn: string | null | undefined) => void) | undefined;
 
@@ -57,10 +69,14 @@ export class WriteTracker {
     }
     const parent = this.#frames[this.#frames.length - 1];
     if (parent !== undefined) {
-      for (const [table, arns] of frame.touched) {
+      for (const [table, touched] of frame.touched) {
         const into = parent.touched.get(table);
-        if (into === undefined) parent.touched.set(table, arns);
-        else for (const arn of arns) into.add(arn);
+        if (into === undefined) {
+          parent.touched.set(table, touched);
+          continue;
+        }
+        for (const key of touched.keys) into.keys.add(key);
+        for (const arn of touched.taskArns) into.taskArns.add(arn);
       }
       parent.afterCommit.push(...frame.afterCommit);
     } else {
@@ -69,17 +85,27 @@ export class WriteTracker {
     return result;
   }
 
-  /** Notes that the current write changed `table` (and, where it belongs to one, task `taskArn`). */
-  touch(table: StoreTable, taskArn?: string | null): void {
+  /**
+   * Notes that the current write changed the row of `table` known by `key` (see TASK_KEYED_TABLES), owned by
+   * task `taskArn` where it belongs to one. For task-keyed tables the key is the task ARN and the owner too.
+   */
+  touch(table: StoreTable, key?: string | null, taskArn?: string | null): void {
     const frame = this.#frames[this.#frames.length - 1];
     if (frame === undefined) throw new InternalError('store write outside a transaction');
-    this.#onTouch?.(table, taskArn);
-    let arns = frame.touched.get(table);
-    if (arns === undefined) {
-      arns = new Set();
-      frame.touched.set(table, arns);
+    const owner = TASK_KEYED_TABLES.has(table) ? key : taskArn;
+    this.#onTouch?.(table, owner);
+    let touched = frame.touched.get(table);
+    if (touched === undefined) {
+      touched = { keys: new Set(), taskArns: new Set() };
+      frame.touched.set(table, touched);
     }
-    if (taskArn !== undefined && taskArn !== null && taskArn !== '') arns.add(taskArn);
+    if (key !== undefined && key !== null && key !== '') touched.keys.add(key);
+    if (owner !== undefined && owner !== null && owner !== '') touched.taskArns.add(owner);
+  }
+
+  /** Runs `fn` with every write it commits, now or after awaits, attributed to `origin`. */
+  withOrigin<T>(origin: WriteOrigin, fn: () => T): T {
+    return this.#origin.run(origin, fn);
   }
 
   /** Runs `hook` once the outermost transaction has committed (never on rollback). */
@@ -107,10 +133,11 @@ export class WriteTracker {
       }
     }
     if (frame.touched.size === 0) return;
-    const change = this.#feed.record(frame.touched);
+    const change = this.#feed.record(frame.touched, this.#origin.getStore());
     for (const listener of [...this.#listeners]) {
       try {
-        listener(change);
+        // Outside the writer's origin: whatever a listener starts (a poll, a reporter wake) is not its write.
+        this.#origin.exit(() => listener(change));
       } catch (error) {
         // A broken listener must not break the write that already committed, nor the other listeners.
         this.#logger.error('store: change listener threw', {

@@ -2,10 +2,18 @@
  * Test fixtures for the loop runtime: an in-memory change feed with the DesiredStateStore change-detection
  * contract, and a small loop over a key → number "world" whose observe/apply can be gated or made to fail.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LoopChange, LoopDefinition, LoopDeps, LoopPlan } from '../../reconcilers/runtime/types.js';
 import { silentLogger } from '../../src/logging/types.js';
 import { createMetricsRegistry, type MetricsRegistry } from '../../src/metrics/registry.js';
-import type { ChangeSkip, ChangesSince, StoreChange, StoreTable } from '../../src/store/records.js';
+import { ChangeFeed } from '../../src/store/change-feed.js';
+import {
+  type ChangesSince,
+  type StoreChange,
+  type StoreTable,
+  TASK_KEYED_TABLES,
+  type WriteOrigin,
+} from '../../src/store/records.js';
 import { FakeClock } from './fake-clock.js';
 
 export interface Deferred {
@@ -21,14 +29,16 @@ export function deferred(): Deferred {
   return { promise, resolve };
 }
 
-/** The store's change-detection surface, in memory, with a bounded ring like the real store's. */
+/**
+ * The store's change-detection surface, in memory: the real ChangeFeed ring (so the semantics are the
+ * store's) plus the write origin the real store keeps in an AsyncLocalStorage.
+ */
 type ChangeFeedStore = LoopDeps['store'];
 
 export class FakeChangeFeed implements ChangeFeedStore {
-  #generation = 0;
-  readonly #log: Array<{ generation: number; table: StoreTable; taskArns: string[] }> = [];
+  readonly #feed: ChangeFeed;
+  readonly #origin = new AsyncLocalStorage<WriteOrigin>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
-  readonly #ringSize: number;
   changesSinceCalls = 0;
   /** The `tables` argument of each changesSince call (undefined: all tables). */
   readonly changesSinceTables: Array<readonly StoreTable[] | undefined> = [];
@@ -36,28 +46,17 @@ export class FakeChangeFeed implements ChangeFeedStore {
   notifyListeners = true;
 
   constructor(ringSize = 64) {
-    this.#ringSize = ringSize;
+    this.#feed = new ChangeFeed(ringSize);
   }
 
   generation(): number {
-    return this.#generation;
+    return this.#feed.generation;
   }
 
-  changesSince(generation: number, tables?: readonly StoreTable[], skip?: ChangeSkip): ChangesSince {
+  changesSince(generation: number, tables?: readonly StoreTable[], ownLoop?: string): ChangesSince {
     this.changesSinceCalls += 1;
     this.changesSinceTables.push(tables);
-    const oldest = this.#log[0]?.generation ?? this.#generation + 1;
-    if (generation < oldest - 1) return { generation: this.#generation, taskArns: 'all', tables: 'all' };
-    const arns = new Set<string>();
-    const written = new Set<StoreTable>();
-    for (const entry of this.#log) {
-      if (entry.generation <= generation || (tables !== undefined && !tables.includes(entry.table))) continue;
-      const kept = entry.taskArns.filter((arn) => !skip?.(entry.generation, arn));
-      if (kept.length === 0 && entry.taskArns.length > 0) continue;
-      written.add(entry.table);
-      for (const arn of kept) arns.add(arn);
-    }
-    return { generation: this.#generation, taskArns: [...arns], tables: [...written] };
+    return this.#feed.changesSince(generation, tables, ownLoop);
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
@@ -65,24 +64,28 @@ export class FakeChangeFeed implements ChangeFeedStore {
     return () => this.#listeners.delete(listener);
   }
 
+  withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T {
+    return this.#origin.run(origin, fn);
+  }
+
   /** Commit a write to `tasks` touching `taskArns`; listeners are called synchronously, as the real store does. */
   write(...taskArns: string[]): void {
     this.writeTo('tasks', ...taskArns);
   }
 
-  /** Commit a write to `table` touching `taskArns`. */
-  writeTo(table: StoreTable, ...taskArns: string[]): void {
-    this.#generation += 1;
-    this.#log.push({ generation: this.#generation, table, taskArns });
-    if (this.#log.length > this.#ringSize) this.#log.shift();
-    const arns = new Set(taskArns);
-    const change: StoreChange = {
-      generation: this.#generation,
-      tables: new Set([table]),
-      taskArns: arns,
-      taskArnsByTable: new Map([[table, arns]]),
-    };
-    if (this.notifyListeners) for (const listener of this.#listeners) listener(change);
+  /**
+   * Commit a write to `table` touching the rows known by `keys` (task ARNs for task-keyed tables, which also
+   * own them; image IDs, volume names… otherwise, owned by no task).
+   */
+  writeTo(table: StoreTable, ...keys: string[]): void {
+    const owners = TASK_KEYED_TABLES.has(table) ? new Set(keys) : new Set<string>();
+    const change = this.#feed.record(
+      new Map([[table, { keys: new Set(keys), taskArns: owners }]]),
+      this.#origin.getStore(),
+    );
+    if (this.notifyListeners) {
+      for (const listener of this.#listeners) this.#origin.exit(() => listener(change));
+    }
   }
 }
 
@@ -211,6 +214,8 @@ export function harness(options: HarnessOptions = {}): Harness {
     dryRun: options.dryRun,
     onPlan: options.onPlan,
     random: options.random ?? (() => 0.5),
+    // The rule "a store-only plan is a fixed point" is checked in every runtime test (docs/runtime.md).
+    checkStoreOnlyFixedPoint: true,
   };
   const { onPlan: _worldOnPlan, ...baseDeps } = deps;
   return { clock, store, metrics, world, deps, baseDeps };
