@@ -222,18 +222,25 @@ async function agentRound(
  * and the idle period between. Later rounds (BENCH_ROUNDS) only add time samples for the ratio; `between`
  * runs before each of them (the next baseline).
  */
-async function benchAgent(between: () => Promise<void>): Promise<{ rounds: AgentTimings[]; cpuPerTaskS: number }> {
-  const agent = new AgentProcess({
-    // The agent's defaults otherwise (info logs in logfmt, the 1 s store poll rather than the test harness's
-    // 200 ms), as an operator would run it.
+/**
+ * An agent at its defaults otherwise (info logs in logfmt, the 1 s store poll rather than the test harness's
+ * 200 ms), as an operator would run it.
+ */
+function benchAgentProcess(extraEnv: Record<string, string> = {}): AgentProcess {
+  return new AgentProcess({
     env: {
       ECSD_RESYNC_INTERVAL: RESYNC,
       ECSD_POLL_INTERVAL: '1s',
       ECS_LOGLEVEL: 'info',
       ECS_LOG_OUTPUT_FORMAT: 'logfmt',
+      ...extraEnv,
     },
     nodeArgs: (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
   });
+}
+
+async function benchAgent(between: () => Promise<void>): Promise<{ rounds: AgentTimings[]; cpuPerTaskS: number }> {
+  const agent = benchAgentProcess();
   try {
     await agent.start();
     const pid = agent.pid()!;
@@ -413,15 +420,7 @@ async function massStop(agent: AgentProcess): Promise<void> {
  * error from an overwhelmed engine) and the agent's CPU per task must stay near the 50-task round's.
  */
 async function bigRound(cpuPerTaskOf50S: number): Promise<void> {
-  const agent = new AgentProcess({
-    env: {
-      ECSD_RESYNC_INTERVAL: RESYNC,
-      ECSD_POLL_INTERVAL: '1s',
-      ECS_LOGLEVEL: 'info',
-      ECS_LOG_OUTPUT_FORMAT: 'logfmt',
-      ECSD_MAX_CONCURRENT_RECONCILES: '20',
-    },
-  });
+  const agent = benchAgentProcess({ ECSD_MAX_CONCURRENT_RECONCILES: '20' });
   try {
     await agent.start();
     const pid = agent.pid()!;

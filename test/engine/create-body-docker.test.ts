@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { ensureBindMountSources } from '../../reconcilers/containers/bind-sources.js';
 import { bindMountSources, buildCreateBody, dockerContainerName } from '../../reconcilers/containers/create-body.js';
-import { createDockerEngine, type DockerEngine, type ObservedContainer } from '../../src/docker/index.js';
+import { createDockerEngine, type DockerEngine } from '../../src/docker/index.js';
 import { silentLogger } from '../../src/logging/types.js';
 import type { TaskSpec } from '../../src/model/task.js';
 import { parseTaskDefinitionFile, taskDefinitionToTaskSpec } from '../../src/sources/local/index.js';
 import { containerSpec, taskSpecWith } from '../helpers/specs.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitFor, waitForContainerState } from '../helpers/wait-for.js';
 
 const RUN = randomUUID().slice(0, 8);
 const EXAMPLES_DIR = join(process.cwd(), 'examples', 'tasks');
@@ -75,21 +75,6 @@ async function createAndStart(
   return id;
 }
 
-async function waitForState(
-  id: string,
-  predicate: (c: ObservedContainer) => boolean,
-  timeoutMs = 20_000,
-): Promise<ObservedContainer> {
-  return waitFor(
-    `container ${id} in the expected state`,
-    async () => {
-      const observed = await engine.inspectContainer(id);
-      return observed !== undefined && predicate(observed) ? observed : undefined;
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
-}
-
 function dockerInspect(id: string, format: string): string {
   return execFileSync('docker', ['inspect', '--format', format, id], { encoding: 'utf8' }).trim();
 }
@@ -101,7 +86,10 @@ test.before(async () => {
 test('web.json: httpd runs, answers on its dynamic host port and turns healthy', async (t) => {
   const spec = exampleTask('web.json');
   const id = await createAndStart(t, spec, 'httpd', new Map(), new Map());
-  const running = await waitForState(id, (c) => c.running && c.portBindings.length > 0);
+  const running = await waitForContainerState(engine, id, (c) => c.running && c.portBindings.length > 0, {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+  });
   t.is(running.labels['com.amazonaws.ecs.task-arn'], spec.arn);
   t.is(running.labels['com.amazonaws.ecs.container-name'], 'httpd');
   t.is(running.labels['example'], 'web', 'dockerLabels arrive through the config overlay');
@@ -111,14 +99,17 @@ test('web.json: httpd runs, answers on its dynamic host port and turns healthy',
   t.is(response.status, 200);
   t.regex(await response.text(), /ecsd test image/);
   t.is(dockerInspect(id, '{{.HostConfig.Init}} {{.HostConfig.MemoryReservation}}'), `true ${32 * 1024 * 1024}`);
-  const healthy = await waitForState(id, (c) => c.health === 'healthy', 30_000);
+  const healthy = await waitForContainerState(engine, id, (c) => c.health === 'healthy', {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
   t.is(healthy.health, 'healthy');
 });
 
 test('worker.json: user, working dir, env, ulimits and log options reach Docker', async (t) => {
   const spec = exampleTask('worker.json');
   const id = await createAndStart(t, spec, 'worker', new Map(), new Map());
-  await waitForState(id, (c) => c.running);
+  await waitForContainerState(engine, id, (c) => c.running, { timeoutMs: 20_000, intervalMs: 100 });
   t.is(dockerInspect(id, '{{.Config.User}} {{.Config.WorkingDir}}'), 'nobody /tmp');
   t.deepEqual(JSON.parse(dockerInspect(id, '{{json .HostConfig.Ulimits}}')), [
     { Name: 'nofile', Hard: 4096, Soft: 1024 },
@@ -141,10 +132,13 @@ test('pipeline.json: the producer writes the shared volume and exits 0, then the
   const volumeNames = await createTaskVolumes(t, spec);
   const dockerIds = new Map<string, string>();
   const producer = await createAndStart(t, spec, 'producer', volumeNames, dockerIds);
-  const exited = await waitForState(producer, (c) => c.state === 'exited');
+  const exited = await waitForContainerState(engine, producer, (c) => c.state === 'exited', {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+  });
   t.is(exited.exitCode, 0, 'SUCCESS condition of the consumer is met');
   const consumer = await createAndStart(t, spec, 'consumer', volumeNames, dockerIds);
-  await waitForState(consumer, (c) => c.running);
+  await waitForContainerState(engine, consumer, (c) => c.running, { timeoutMs: 20_000, intervalMs: 100 });
   const deadline = Date.now() + 10_000;
   let logs = '';
   while (!logs.includes('written by producer') && Date.now() < deadline) {
@@ -201,7 +195,7 @@ test('a bind mount of a missing host dir and a named volume run through HostConf
   // What the executor does before the create: Docker would refuse the missing source of a Mounts bind.
   t.deepEqual(ensureBindMountSources(bindMountSources(spec, app)), [missing]);
   const id = await createAndStart(t, spec, 'app', new Map([['data', volume]]), new Map());
-  await waitForState(id, (c) => c.running);
+  await waitForContainerState(engine, id, (c) => c.running, { timeoutMs: 20_000, intervalMs: 100 });
   let logs = '';
   await waitFor(
     'the container to report its mounts',

@@ -18,11 +18,10 @@ import {
   type DockerEventHint,
   LABEL_CONTAINER_NAME,
   LABEL_TASK_ARN,
-  type ObservedContainer,
 } from '../../src/docker/index.js';
 import { EcsdError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logging/types.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitFor, waitForContainerState } from '../helpers/wait-for.js';
 
 const DOCKER_HOST = 'unix:///var/run/docker.sock';
 const IMAGE = 'ecsd-test/busybox:latest';
@@ -63,22 +62,6 @@ async function create(
   );
   t.teardown(() => engine.removeContainer(id, { removeVolumes: true, force: true }).catch(() => {}));
   return { id, name };
-}
-
-async function waitForState(
-  engine: DockerEngine,
-  id: string,
-  predicate: (c: ObservedContainer) => boolean,
-  timeoutMs = 10_000,
-): Promise<ObservedContainer> {
-  return waitFor(
-    `container ${id} in the expected state`,
-    async () => {
-      const observed = await engine.inspectContainer(id);
-      return observed !== undefined && predicate(observed) ? observed : undefined;
-    },
-    { timeoutMs },
-  );
 }
 
 function socketPath(tag: string): string {
@@ -169,7 +152,7 @@ test('a command exiting 42 is observed with exit code 42', async (t) => {
   const engine = newEngine();
   const { id } = await create(t, engine, 'exit', ['sh', '-c', 'exit 42']);
   await engine.startContainer(id, { timeoutMs: 20_000 });
-  const exited = await waitForState(engine, id, (c) => c.state === 'exited');
+  const exited = await waitForContainerState(engine, id, (c) => c.state === 'exited');
   t.is(exited.exitCode, 42);
   t.false(exited.running);
   t.false(exited.oomKilled);

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import type { TaskResponse } from '../../src/http/task-response.js';
 import { AgentProcess, TEST_IMAGE } from '../helpers/agent-process.js';
-import { PrivateDockerd } from '../helpers/private-dockerd.js';
+import { PrivateDockerd, processAlive } from '../helpers/private-dockerd.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Generous: a busy 2-core machine; the regression this guards against took 4.5 minutes (a periodic relist). */
@@ -64,15 +64,6 @@ function describeTasks(agent: AgentProcess): string {
         ),
     )
     .join('\n');
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test.serial('harness: a private engine starts, stops, starts again and runs an agent task', async (t) => {

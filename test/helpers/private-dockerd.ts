@@ -46,7 +46,8 @@ export interface PrivateDockerdOptions {
   liveRestore?: boolean;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of that PID exists (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

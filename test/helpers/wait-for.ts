@@ -2,6 +2,8 @@
  * The one polling wait every test uses: resolves with the first truthy value `probe` returns, or rejects
  * after `timeoutMs` naming what was awaited (and, through `describe`, what was last seen).
  */
+import type { DockerEngine, ObservedContainer } from '../../src/docker/types.js';
+
 export interface WaitForOptions {
   timeoutMs?: number;
   intervalMs?: number;
@@ -26,4 +28,21 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Polls `docker inspect` of `id` until `predicate` holds; resolves with that observation. */
+export function waitForContainerState(
+  engine: Pick<DockerEngine, 'inspectContainer'>,
+  id: string,
+  predicate: (container: ObservedContainer) => boolean,
+  options: WaitForOptions = {},
+): Promise<ObservedContainer> {
+  return waitFor(
+    `container ${id} in the expected state`,
+    async () => {
+      const observed = await engine.inspectContainer(id);
+      return observed !== undefined && predicate(observed) ? observed : undefined;
+    },
+    options,
+  );
 }
