@@ -38,7 +38,14 @@ export function orphansLoopDefinition(
     actionKinds: ORPHAN_ACTION_KINDS,
     // A stop waits out the grace period: it runs outside the worker bound and is observed, not awaited.
     detachedActionKinds: ['stop-orphan'],
-    watches: [{ kind: 'container', keysFor: (change) => (change.taskArn ? [change.taskArn] : []) }],
+    // Only a container whose task the store does not know can be an orphan: a change to any other (every
+    // start and exit of every tracked task) would cost a reconcile that plans nothing.
+    watches: [
+      {
+        kind: 'container',
+        keysFor: (change) => (change.taskArn && !deps.store.getTask(change.taskArn) ? [change.taskArn] : []),
+      },
+    ],
     // A task written by a source turns its containers from orphans into the containers loop's.
     watchedTables: ['tasks'],
     keys() {
