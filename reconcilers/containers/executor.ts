@@ -256,12 +256,14 @@ export class ContainersExecutor {
   private async start(task: TaskRecord, containerName: string, signal: AbortSignal): Promise<void> {
     const id = this.dockerIdOf(task.arn, containerName);
     try {
-      await this.mutations.run(
-        () =>
-          this.deps.view.withMutation(id, () =>
-            this.deps.engine.startContainer(id, { timeoutMs: this.deps.startTimeoutMs, signal }),
-          ),
-        signal,
+      // The informer counts the container as being mutated from here on, while the start waits for its turn
+      // too: the create's own event, arriving meanwhile, is then covered by the inspect after the start
+      // instead of costing one of its own (in a launch storm the wait for the bound outlasts the hint timer).
+      await this.deps.view.withMutation(id, () =>
+        this.mutations.run(
+          () => this.deps.engine.startContainer(id, { timeoutMs: this.deps.startTimeoutMs, signal }),
+          signal,
+        ),
       );
     } catch (error) {
       if (signal.aborted) throw error;
