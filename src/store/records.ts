@@ -39,6 +39,13 @@ export interface TaskRecord {
   pullStartedAtMs?: number;
   pullStoppedAtMs?: number;
   executionStoppedAtMs?: number;
+  /**
+   * When the task was admitted on the host (fact sheet 4.8): from then until it is known STOPPED it holds its
+   * CPU units, memory and static host ports in the ledger (reconcilers/containers/admission.ts).
+   */
+  admittedAtMs?: number;
+  /** What a task not yet admitted waits for, e.g. `host port 5180/tcp held by task <arn>`; absent otherwise. */
+  waitingFor?: string;
 }
 
 export interface ContainerRecord {
@@ -116,6 +123,8 @@ export type TaskPatch = Partial<
     | 'pullStartedAtMs'
     | 'pullStoppedAtMs'
     | 'executionStoppedAtMs'
+    | 'admittedAtMs'
+    | 'waitingFor'
   >
 >;
 

@@ -10,7 +10,7 @@ export const META_SEQUENCE_NUMBER = 'task-manifest-seq-num';
 
 const TASK_COLUMNS =
   'arn, family, version, source, spec, desired_status, known_status, sent_status, reason, created_at_ms, ' +
-  'known_at_ms, pull_started_at_ms, pull_stopped_at_ms, execution_stopped_at_ms';
+  'known_at_ms, pull_started_at_ms, pull_stopped_at_ms, execution_stopped_at_ms, admitted_at_ms, waiting_for';
 const CONTAINER_COLUMNS =
   'task_arn, name, ord, desired_status, known_status, sent_status, docker_id, docker_name, image_id, exit_code, ' +
   'reason, health, port_bindings, created_at_ms, started_at_ms, finished_at_ms';
