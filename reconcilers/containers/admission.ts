@@ -220,6 +220,19 @@ export function waitingResourceOf(waitingFor: string): WaitingResource | undefin
   return undefined;
 }
 
+/** Queued tasks by the resource their waiting text names (the `ecs_agent_tasks_waiting` gauge). */
+export function countWaiting(
+  tasks: ReadonlyArray<LedgerTask & { waitingFor?: string }>,
+): Record<WaitingResource, number> {
+  const counts: Record<WaitingResource, number> = { cpu: 0, memory: 0, port: 0 };
+  for (const task of tasks) {
+    if (!isQueued(task) || !task.waitingFor) continue;
+    const resource = waitingResourceOf(task.waitingFor);
+    if (resource !== undefined) counts[resource] += 1;
+  }
+  return counts;
+}
+
 /** One line for the log and the record note: what the admitted task holds from now on. */
 export function describeDemand(demand: TaskDemand): string {
   const ports = demand.ports.length > 0 ? `, host ports ${demand.ports.map(portKey).join(' ')}` : '';

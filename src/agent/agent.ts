@@ -5,7 +5,7 @@
  * reverse under one deadline. Task containers are never stopped by a shutdown.
  */
 import { readFileSync } from 'node:fs';
-import { hostCapacity } from '../../reconcilers/containers/admission.js';
+import { countWaiting, hostCapacity } from '../../reconcilers/containers/admission.js';
 import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
 import { createImagePresence } from '../../reconcilers/containers/image-presence.js';
 import { createContainersLoop } from '../../reconcilers/containers/loop.js';
@@ -188,6 +188,7 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     nowMs: () => clock.nowMs(),
     runtime: runtimeFor('containers', config.maxConcurrentReconciles),
   });
+  metrics.admission.setWaitingSource(() => countWaiting(store.listTasks()));
   const orphansLoop = createOrphansLoop({
     store,
     view,
