@@ -226,11 +226,18 @@ test('strict FIFO: a later small task does not jump an earlier waiting task that
     show(admissionVerdict(small, all, CAPACITY)),
     `wait memory: queued behind task ${big.arn}, which waits for memory: needs 800 MiB, 400 MiB free`,
   );
-  // The holder stops: the big one goes first, the small one still waits its turn (no resource to name).
+  // The holder stops: both fit together, so neither waits for the other's write (the big one's share is
+  // counted for the small one as if already admitted).
   const released = [{ ...holder, knownStatus: 'STOPPED' as const }, big, small];
   t.is(show(admissionVerdict(big, released, CAPACITY)), 'admit');
-  t.is(show(admissionVerdict(small, released, CAPACITY)), `wait -: queued behind task ${big.arn}`);
-  // Once the big one is admitted the small one sees what is left.
+  t.is(show(admissionVerdict(small, released, CAPACITY)), 'admit');
+  // A later task that would fit alone but not after the earlier one's share waits for what is left.
+  const larger = task('larger', 12, { mem: 150 });
+  t.is(
+    show(admissionVerdict(larger, [...released, larger], CAPACITY)),
+    'wait memory: memory: needs 150 MiB, 100 MiB free',
+  );
+  // Once the big one is admitted the same holds from the ledger alone.
   const bigIn = [released[0]!, { ...big, admittedAtMs: 20 }, small];
   t.is(show(admissionVerdict(small, bigIn, CAPACITY)), 'admit');
 });
@@ -265,7 +272,7 @@ function show(verdict: ReturnType<typeof admissionVerdict>): string {
     case 'admit':
       return 'admit';
     case 'wait':
-      return `wait ${verdict.resource ?? '-'}: ${verdict.waitingFor}`;
+      return `wait ${verdict.resource}: ${verdict.waitingFor}`;
     case 'never':
       return `never: ${verdict.reason}`;
   }

@@ -51,6 +51,8 @@ test('a task reaching STOPPED wakes every waiting task; a waiting task’s own w
   store.recordObservation({ taskArn: OTHER_TASK_ARN, task: { waitingFor: 'host port 80/tcp held by task a' } });
   store.recordObservation({ taskArn: THIRD_ARN, task: { waitingFor: 'queued behind task b' } });
 
+  t.deepEqual(store.listQueuedTaskArns(), [OTHER_TASK_ARN, THIRD_ARN], 'the line, in arrival order');
+
   const changed = (write: () => void): readonly string[] => {
     const before = store.generation();
     write();

@@ -109,7 +109,7 @@ export function arrivalOrder(a: LedgerTask, b: LedgerTask): number {
 
 export type AdmissionVerdict =
   | { kind: 'admit'; demand: TaskDemand }
-  | { kind: 'wait'; resource: WaitingResource | undefined; waitingFor: string }
+  | { kind: 'wait'; resource: WaitingResource; waitingFor: string }
   | { kind: 'never'; reason: string };
 
 interface Shortfall {
@@ -171,9 +171,9 @@ const QUEUED_INNER = ', which waits for ';
 
 /**
  * The admission decision for `task` (not yet holding) among `tasks` (every task in the store; `task` itself
- * may be among them). Strict FIFO as upstream: only the first queued task may be admitted, so a later small
- * task never overtakes an earlier large one. Queued tasks that can never fit are left out of the line: their
- * own reconcile stops them.
+ * may be among them). Strict FIFO as upstream: a task is admitted only if every task queued before it fits
+ * too, so a later small task never overtakes an earlier large one. Queued tasks that can never fit are left
+ * out of the line: their own reconcile stops them.
  */
 export function admissionVerdict(
   task: LedgerTask,
@@ -191,17 +191,20 @@ export function admissionVerdict(
   const ahead = others
     .filter((t) => isQueued(t) && arrivalOrder(t, task) < 0 && neverFits(taskDemand(t.spec), capacity) === undefined)
     .sort(arrivalOrder);
-  const head = ahead[0];
-  if (head !== undefined) {
-    const headShort = shortfall(taskDemand(head.spec), ledger, capacity);
-    // With the first in line about to be admitted, this task waits only for its turn: no resource to name.
-    if (headShort === undefined)
-      return { kind: 'wait', resource: undefined, waitingFor: `${QUEUED_PREFIX}${head.arn}` };
-    return {
-      kind: 'wait',
-      resource: headShort.resource,
-      waitingFor: `${QUEUED_PREFIX}${head.arn}${QUEUED_INNER}${headShort.text}`,
-    };
+  // Upstream admits its queue one task at a time, in order. The same outcome without waiting for each write:
+  // every earlier task that fits is counted as admitted (its own reconcile admits it), and the first that
+  // does not fit stops the line here.
+  for (const earlier of ahead) {
+    const earlierDemand = taskDemand(earlier.spec);
+    const blocked = shortfall(earlierDemand, ledger, capacity);
+    if (blocked !== undefined) {
+      return {
+        kind: 'wait',
+        resource: blocked.resource,
+        waitingFor: `${QUEUED_PREFIX}${earlier.arn}${QUEUED_INNER}${blocked.text}`,
+      };
+    }
+    hold(ledger, earlier.arn, earlierDemand);
   }
   const short = shortfall(demand, ledger, capacity);
   if (short !== undefined) return { kind: 'wait', resource: short.resource, waitingFor: short.text };

@@ -9,7 +9,7 @@ import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
-import { holdsResources, isQueued } from './admission.js';
+import { holdsResources } from './admission.js';
 import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
@@ -133,10 +133,7 @@ export function withWaitingTasks(store: DesiredStateStore, changed: readonly str
     return task === undefined || task.knownStatus === 'STOPPED' || holdsResources(task);
   });
   if (!movesLedger) return changed;
-  const waiting = store
-    .listTasks()
-    .filter(isQueued)
-    .map((t) => t.arn);
+  const waiting = store.listQueuedTaskArns();
   if (waiting.length === 0) return changed;
   return [...new Set([...changed, ...waiting])];
 }

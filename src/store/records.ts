@@ -245,6 +245,11 @@ export interface DesiredStateStore {
   raiseTaskDesiredStatus(arn: string, status: TaskStatus, reason?: string): boolean;
   getTask(arn: string): TaskRecord | undefined;
   listTasks(): TaskRecord[];
+  /**
+   * Tasks in the host admission line (not admitted, known NONE, not desired STOPPED), in arrival order. Cheap
+   * (a partial index, no spec parsing): the containers loop asks on every write of a task holding resources.
+   */
+  listQueuedTaskArns(): string[];
   listContainers(taskArn: string): ContainerRecord[];
   listAllContainers(): ContainerRecord[];
   /** Apply one reconcile's observations (task patch, container patches, outbox entries) atomically. */

@@ -52,6 +52,7 @@ export interface Statements {
 
   getTask: Statement<[string], TaskRow>;
   listTasks: Statement<[], TaskRow>;
+  listQueuedTaskArns: Statement<[], { arn: string }>;
   insertTask: Statement<[TaskRow]>;
   updateTask: Statement<[TaskRow]>;
   deleteTask: Statement<[string]>;
@@ -101,6 +102,11 @@ export function prepareStatements(db: Database): Statements {
 
     getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE arn = ?`),
     listTasks: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks ORDER BY created_at_ms, rowid`),
+    // The admission line (reconcilers/containers/admission.ts isQueued), through the partial index tasks_queued.
+    listQueuedTaskArns: db.prepare(
+      "SELECT arn FROM tasks WHERE admitted_at_ms IS NULL AND known_status = 'NONE' AND desired_status <> 'STOPPED' " +
+        'ORDER BY created_at_ms, arn',
+    ),
     insertTask: db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${params(TASK_COLUMNS)})`),
     updateTask: db.prepare(`UPDATE tasks SET ${updateTaskSet} WHERE arn = @arn`),
     deleteTask: db.prepare('DELETE FROM tasks WHERE arn = ?'),
