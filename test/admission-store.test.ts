@@ -6,7 +6,7 @@ import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { withWaitingTasks } from '../reconcilers/containers/loop.js';
 import { MIGRATIONS, migrate } from '../src/store/migrations.js';
-import { OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec, tempDataDir } from './store-fixtures.js';
+import { fakeClock, OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec, tempDataDir } from './store-fixtures.js';
 
 const THIRD_ARN = 'arn:aws:ecs:us-west-2:123456789012:task/default/0000000000000000000000000000third';
 
@@ -44,8 +44,13 @@ test('a version 2 store gains the admission columns and counts its tasks as admi
 });
 
 test('a task reaching STOPPED wakes every waiting task; a waiting task’s own write wakes no one else', (t) => {
-  const { store } = openForTest(t);
-  for (const arn of [TASK_ARN, OTHER_TASK_ARN, THIRD_ARN]) store.putDesiredTask(taskSpec(arn));
+  const clock = fakeClock();
+  const { store } = openForTest(t, { clock });
+  // Arrival order is creation time (then ARN): one millisecond apart, so the line is the order of puts.
+  for (const arn of [TASK_ARN, OTHER_TASK_ARN, THIRD_ARN]) {
+    store.putDesiredTask(taskSpec(arn));
+    clock.advance(1);
+  }
   // TASK_ARN holds; the other two wait.
   store.recordObservation({ taskArn: TASK_ARN, task: { admittedAtMs: 1, knownStatus: 'RUNNING' } });
   store.recordObservation({ taskArn: OTHER_TASK_ARN, task: { waitingFor: 'host port 80/tcp held by task a' } });
