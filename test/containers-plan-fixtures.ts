@@ -143,6 +143,7 @@ export function applyRecord(desired: ContainersDesired, plan: ContainersPlan): C
   const { observation } = record;
   const patches = new Map((observation.containers ?? []).map((c) => [c.name, c.patch] as const));
   return {
+    ...desired,
     task: { ...desired.task, ...observation.task },
     containers: desired.containers.map((c) => ({ ...c, ...patches.get(c.name) })),
     volumes: desired.volumes,

@@ -91,6 +91,7 @@ export class ContainersExecutor {
       case 'record':
         this.releasePortsOfStopped(action.observation);
         this.deps.store.recordObservation(action.observation);
+        this.logAdmission(taskArn, action.observation);
         return;
       case 'setup-task-cgroup':
         return this.setupTaskCgroup(this.requireTask(taskArn, plannedTask));
@@ -352,6 +353,25 @@ export class ContainersExecutor {
   }
 
   /** A container reaching STOPPED gives its host ports back to the allocator (Docker has released them). */
+  /**
+   * Host resource admission (issue 13) at info: the planner puts `waitingFor` in a record only when the text
+   * changes, so a task waiting for the same thing is logged once, not on every reconcile.
+   */
+  private logAdmission(taskArn: string, observation: TaskObservation): void {
+    const patch = observation.task;
+    if (patch === undefined) return;
+    if (patch.waitingFor !== undefined && patch.waitingFor !== '') {
+      this.deps.logger.info('task waits for host resources', { taskArn, waitingFor: patch.waitingFor });
+    }
+    // Admitted after waiting (or left the line): said once. A task admitted at once needs no line of its own.
+    if (patch.waitingFor === '') {
+      this.deps.logger.info('task no longer waits for host resources', {
+        taskArn,
+        admitted: patch.admittedAtMs !== undefined,
+      });
+    }
+  }
+
   private releasePortsOfStopped(observation: TaskObservation): void {
     const stopped = (observation.containers ?? []).filter((c) => c.patch.knownStatus === 'STOPPED');
     if (stopped.length === 0) return;

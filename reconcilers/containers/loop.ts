@@ -9,6 +9,7 @@ import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
+import { holdsResources } from './admission.js';
 import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
@@ -52,15 +53,20 @@ export function containersLoopDefinition(
     // A container's change in Docker wakes its task (events and relists, through the shared informer).
     watches: [{ kind: 'container', keysFor: (change) => (change.taskArn === undefined ? [] : [change.taskArn]) }],
     keys: () => activeTaskArns(deps.store),
-    keysForChange: (change) => (change.taskArns === 'all' ? activeTaskArns(deps.store) : change.taskArns),
+    keysForChange: (change) =>
+      change.taskArns === 'all' ? activeTaskArns(deps.store) : withWaitingTasks(deps.store, change.taskArns),
     readDesired(taskArn) {
       const task = deps.store.getTask(taskArn);
       if (!task) return undefined;
-      return {
+      const desired: ContainersDesired = {
         task,
         containers: deps.store.listContainers(taskArn),
         volumes: deps.store.listVolumes().filter((v) => v.taskArn === taskArn || v.scope === 'shared'),
       };
+      // Only a task still to be admitted needs the ledger: every other task's record (plan-admission.ts).
+      if (deps.settings.hostCapacity !== undefined && !holdsResources(task))
+        desired.ledgerTasks = deps.store.listTasks();
+      return desired;
     },
     async observe(taskArn, desired, inFlight) {
       const containers = new Map(
@@ -114,6 +120,22 @@ export interface CreateContainersLoopDeps extends ContainersLoopDeps {
 export function createContainersLoop(deps: CreateContainersLoopDeps): Loop<ContainerAction> {
   const { runtime, ...definitionDeps } = deps;
   return createLoop(containersLoopDefinition(definitionDeps), { ...runtime, store: deps.store });
+}
+
+/**
+ * The changed tasks, plus every task waiting for admission when a changed task may have moved the ledger or
+ * the line: one admitted, one STOPPED (its hold released), one gone. So a release re-plans the waiting
+ * tasks at once, not at the next resync. A waiting task's own write (its waiting text) wakes no one.
+ */
+export function withWaitingTasks(store: DesiredStateStore, changed: readonly string[]): readonly string[] {
+  const movesLedger = changed.some((arn) => {
+    const task = store.getTask(arn);
+    return task === undefined || task.knownStatus === 'STOPPED' || holdsResources(task);
+  });
+  if (!movesLedger) return changed;
+  const waiting = store.listQueuedTaskArns();
+  if (waiting.length === 0) return changed;
+  return [...new Set([...changed, ...waiting])];
 }
 
 /** Tasks that still need container work: a known-STOPPED task has nothing left to converge. */

@@ -149,7 +149,14 @@ export function setTaskReasonOnce(state: PlanState, reason: string): boolean {
   return true;
 }
 
-const TASK_PATCH_KEYS = ['desiredStatus', 'knownStatus', 'reason', 'executionStoppedAtMs'] as const;
+const TASK_PATCH_KEYS = [
+  'desiredStatus',
+  'knownStatus',
+  'reason',
+  'executionStoppedAtMs',
+  'admittedAtMs',
+  'waitingFor',
+] as const;
 
 export function taskPatch(state: PlanState): TaskPatch | undefined {
   const patch: TaskPatch = {};

@@ -7,7 +7,9 @@
  * Order of work:
  *  1. observe: Docker state → container known status, exit code, health, IDs (plan-observe.ts), except an
  *     exit that may still turn out to be an OOM kill (plan-late-oom.ts);
- *  2. an impossible dependency graph stops the task (plan-dependencies.ts);
+ *  2. an impossible dependency graph stops the task (plan-dependencies.ts); a task not yet holding its host
+ *     resources is admitted, or waits and gets no Docker action, or can never fit and stops
+ *     (plan-admission.ts, fact sheet 4.8);
  *  3. the rules, repeated until nothing changes (every change only raises a status, so this ends):
  *     dependency and create failures, the essential rule, desired status pushed down, never-ran
  *     containers marked STOPPED, task known status (plan-progress.ts, plan-status.ts);
@@ -19,6 +21,7 @@
  *     except a start that follows its container's create in the same plan.
  */
 import { planDockerActions } from './plan-actions.js';
+import { planAdmission } from './plan-admission.js';
 import { buildDependencyGraph, type DependencyGraph } from './plan-dependencies.js';
 import { planExitRechecks } from './plan-late-oom.js';
 import { observeContainers } from './plan-observe.js';
@@ -52,6 +55,7 @@ export function planContainers(
 
   observeContainers(state, actual.viewSynced);
   if (graph.problem !== undefined) stopForImpossibleGraph(state, graph);
+  const admitted = planAdmission(state, desired, settings);
   settle(state, graph, actual);
   clearEngineWaitReason(state);
   updateExecutionStoppedAt(state);
@@ -59,7 +63,8 @@ export function planContainers(
   const actions: ContainerAction[] = [];
   const record = buildRecordAction(state);
   if (record) actions.push(record);
-  const docker = planDockerActions(state, graph, actual, settings);
+  // A task waiting for host resources does nothing in Docker: it is planned again when one is released.
+  const docker = admitted ? planDockerActions(state, graph, actual, settings) : { actions: [], retryAtMs: undefined };
   actions.push(...docker.actions);
   const rechecks = planExitRechecks(state);
   actions.push(...rechecks.actions);

@@ -5,12 +5,15 @@
  */
 import type { ObservedContainer } from '../../src/docker/types.js';
 import type { ContainerRecord, TaskObservation, TaskRecord, VolumeRecord } from '../../src/store/records.js';
+import type { HostCapacity, LedgerTask } from './admission.js';
 
 export interface ContainersPlanSettings {
   /** ECS_CONTAINER_STOP_TIMEOUT in seconds; a container's own stopTimeout wins when > 0. */
   defaultStopTimeoutSec: number;
   /** Whether task-level cpu/memory limits are applied through a task cgroup (ECS_ENABLE_TASK_CPU_MEM_LIMIT). */
   taskCgroupEnabled: boolean;
+  /** The host's resources for admission (admission.ts); absent: no admission, every task starts at once. */
+  hostCapacity?: HostCapacity;
 }
 
 export interface ContainersDesired {
@@ -18,6 +21,11 @@ export interface ContainersDesired {
   containers: ContainerRecord[];
   /** Docker volumes already named for this task (task-scoped ones created by the agent). */
   volumes: VolumeRecord[];
+  /**
+   * Every task in the store, the ledger admission is decided from (plan-admission.ts); absent: no admission.
+   * Read in the same moment as `task`, so the decision is deterministic from store state.
+   */
+  ledgerTasks?: readonly LedgerTask[];
 }
 
 export interface ContainersActual {

@@ -5,6 +5,7 @@
  * reverse under one deadline. Task containers are never stopped by a shutdown.
  */
 import { readFileSync } from 'node:fs';
+import { countWaiting, hostCapacity } from '../../reconcilers/containers/admission.js';
 import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
 import { createImagePresence } from '../../reconcilers/containers/image-presence.js';
 import { createContainersLoop } from '../../reconcilers/containers/loop.js';
@@ -172,10 +173,22 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
     cgroups,
     executor,
-    settings: { defaultStopTimeoutSec: stopGraceSec, taskCgroupEnabled },
+    settings: {
+      defaultStopTimeoutSec: stopGraceSec,
+      taskCgroupEnabled,
+      // Host resource admission (issue 13): the capacity registration reports, less what is reserved.
+      hostCapacity: hostCapacity({
+        ncpu: info.ncpu,
+        memTotalBytes: info.memTotalBytes,
+        reservedMemoryMiB: config.reservedMemoryMiB,
+        reservedPorts: config.reservedPorts,
+        reservedPortsUdp: config.reservedPortsUdp,
+      }),
+    },
     nowMs: () => clock.nowMs(),
     runtime: runtimeFor('containers', config.maxConcurrentReconciles),
   });
+  metrics.admission.setWaitingSource(() => countWaiting(store.listTasks()));
   const orphansLoop = createOrphansLoop({
     store,
     view,

@@ -1,6 +1,6 @@
 /**
  * `ecsd tasks [--output json]`: the tasks in the store, read-only, in the introspection TaskResponse shape
- * plus ExitCode/Reason. Works whether or not an agent is running (SQLite WAL allows a concurrent reader).
+ * plus ExitCode/Reason and the task's WaitingFor (host resource admission). Works whether or not an agent is running (SQLite WAL allows a concurrent reader).
  */
 import type { AgentConfig } from '../config/index.js';
 import { type TaskResponse, toTaskResponse } from '../http/task-response.js';
@@ -32,8 +32,9 @@ export function formatTasksText(tasks: readonly TaskResponse[]): string {
   const lines: string[] = [];
   for (const task of tasks) {
     const reason = task.Reason ? `  reason="${task.Reason}"` : '';
+    const waiting = task.WaitingFor ? `  waiting-for="${task.WaitingFor}"` : '';
     lines.push(
-      `${task.Arn}  ${task.Family}:${task.Version}  desired=${task.DesiredStatus ?? '-'} known=${task.KnownStatus}${reason}`,
+      `${task.Arn}  ${task.Family}:${task.Version}  desired=${task.DesiredStatus ?? '-'} known=${task.KnownStatus}${reason}${waiting}`,
     );
     for (const c of task.Containers) {
       const ports = (c.Ports ?? []).map((p) => `${p.HostPort}->${p.ContainerPort}/${p.Protocol}`).join(',');

@@ -45,6 +45,11 @@ export interface TaskResponse {
   Containers: ContainerResponse[];
   /** ecsd extension (ecsd tasks only): why the task stopped, when the agent knows. */
   Reason?: string;
+  /**
+   * ecsd extension (ecsd tasks only): what the task waits for before it may start on this host (host resource
+   * admission, issue 13), e.g. `host port 5180/tcp held by task <arn>`; absent when not waiting.
+   */
+  WaitingFor?: string;
 }
 
 export interface TaskResponseOptions {
@@ -69,6 +74,7 @@ export function toTaskResponse(
     Version: task.version,
     Containers: containers.map((record) => toContainerResponse(task, record, options)),
     ...(options.withOutcome && task.reason ? { Reason: task.reason } : {}),
+    ...(options.withOutcome && task.waitingFor ? { WaitingFor: task.waitingFor } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
+import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
 import {
   createReconcileFamilies,
@@ -32,6 +33,8 @@ export interface MetricsRegistry {
   readonly docker: DockerFamilies;
   /** `ecs_agent_store_write_errors_total{reason}`: desired-state writes that failed and will be retried. */
   readonly storeWriteErrors: Counter<'reason'>;
+  /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
+  readonly admission: AdmissionFamilies;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
   readonly contentType: string;
   /**
@@ -61,6 +64,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const workqueue = createWorkQueueFamilies(registry);
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
+  const admission = createAdmissionFamilies(registry);
   const loops: string[] = [];
   const storeWriteErrors = new Counter({
     name: 'ecs_agent_store_write_errors_total',
@@ -104,6 +108,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     workqueue,
     reconcile,
     docker,
+    admission,
     storeWriteErrors,
     contentType: registry.contentType,
     registerLoop,

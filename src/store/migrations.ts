@@ -116,9 +116,24 @@ CREATE TABLE outbox (
  */
 const V2_OUTBOX_BY_TASK = 'CREATE INDEX outbox_by_task_seq ON outbox (task_arn, seq);';
 
+/**
+ * Version 3: host resource admission (issue 13, fact sheet 4.8). `admitted_at_ms` marks a task that holds its
+ * CPU, memory and host ports in the ledger; `waiting_for` says what a task not yet admitted waits for. Tasks
+ * already in the store were all started at once by earlier versions (no admission), so they count as
+ * admitted from their creation: the ledger restored after the upgrade holds what they hold. The partial index
+ * keeps finding the (usually empty) line cheap however many tasks the store holds.
+ */
+const V3_ADMISSION = `
+ALTER TABLE tasks ADD COLUMN admitted_at_ms INTEGER;
+ALTER TABLE tasks ADD COLUMN waiting_for TEXT;
+UPDATE tasks SET admitted_at_ms = created_at_ms;
+CREATE INDEX tasks_queued ON tasks (created_at_ms, arn) WHERE admitted_at_ms IS NULL AND known_status = 'NONE';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1_INITIAL },
   { version: 2, description: 'outbox index by task', sql: V2_OUTBOX_BY_TASK },
+  { version: 3, description: 'task admission columns', sql: V3_ADMISSION },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -39,6 +39,13 @@ export interface TaskRecord {
   pullStartedAtMs?: number;
   pullStoppedAtMs?: number;
   executionStoppedAtMs?: number;
+  /**
+   * When the task was admitted on the host (fact sheet 4.8): from then until it is known STOPPED it holds its
+   * CPU units, memory and static host ports in the ledger (reconcilers/containers/admission.ts).
+   */
+  admittedAtMs?: number;
+  /** What a task not yet admitted waits for, e.g. `host port 5180/tcp held by task <arn>`; absent otherwise. */
+  waitingFor?: string;
 }
 
 export interface ContainerRecord {
@@ -116,6 +123,8 @@ export type TaskPatch = Partial<
     | 'pullStartedAtMs'
     | 'pullStoppedAtMs'
     | 'executionStoppedAtMs'
+    | 'admittedAtMs'
+    | 'waitingFor'
   >
 >;
 
@@ -236,6 +245,11 @@ export interface DesiredStateStore {
   raiseTaskDesiredStatus(arn: string, status: TaskStatus, reason?: string): boolean;
   getTask(arn: string): TaskRecord | undefined;
   listTasks(): TaskRecord[];
+  /**
+   * Tasks in the host admission line (not admitted, known NONE, not desired STOPPED), in arrival order. Cheap
+   * (a partial index, no spec parsing): the containers loop asks on every write of a task holding resources.
+   */
+  listQueuedTaskArns(): string[];
   listContainers(taskArn: string): ContainerRecord[];
   listAllContainers(): ContainerRecord[];
   /** Apply one reconcile's observations (task patch, container patches, outbox entries) atomically. */

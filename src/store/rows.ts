@@ -47,6 +47,8 @@ export interface TaskRow {
   pull_started_at_ms: Nullable<number>;
   pull_stopped_at_ms: Nullable<number>;
   execution_stopped_at_ms: Nullable<number>;
+  admitted_at_ms: Nullable<number>;
+  waiting_for: Nullable<string>;
 }
 
 export interface ContainerRow {
@@ -199,6 +201,9 @@ export function taskToRow(task: TaskRecord, specText: string = JSON.stringify(ta
     pull_started_at_ms: orNull(task.pullStartedAtMs),
     pull_stopped_at_ms: orNull(task.pullStoppedAtMs),
     execution_stopped_at_ms: orNull(task.executionStoppedAtMs),
+    admitted_at_ms: orNull(task.admittedAtMs),
+    // '' is how a patch clears it (a patch cannot unset a field): stored as no value.
+    waiting_for: task.waitingFor === undefined || task.waitingFor === '' ? null : task.waitingFor,
   };
 }
 
@@ -228,6 +233,8 @@ export function rowToTask(row: TaskRow, specOf: (text: string, arn: string) => T
   setIf(task, 'pullStartedAtMs', row.pull_started_at_ms);
   setIf(task, 'pullStoppedAtMs', row.pull_stopped_at_ms);
   setIf(task, 'executionStoppedAtMs', row.execution_stopped_at_ms);
+  setIf(task, 'admittedAtMs', row.admitted_at_ms);
+  setIf(task, 'waitingFor', row.waiting_for);
   return task;
 }
 

@@ -209,6 +209,10 @@ export class SqliteStore implements DesiredStateStore {
     return this.#sql.listTasks.all().map(this.#toTask);
   }
 
+  listQueuedTaskArns(): string[] {
+    return this.#sql.listQueuedTaskArns.all().map((row) => row.arn);
+  }
+
   listContainers(taskArn: string): ContainerRecord[] {
     return this.#rows
       .containers(taskArn, () => this.#sql.listContainers.all(taskArn), this.#mayCache())

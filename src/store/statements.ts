@@ -10,7 +10,7 @@ export const META_SEQUENCE_NUMBER = 'task-manifest-seq-num';
 
 const TASK_COLUMNS =
   'arn, family, version, source, spec, desired_status, known_status, sent_status, reason, created_at_ms, ' +
-  'known_at_ms, pull_started_at_ms, pull_stopped_at_ms, execution_stopped_at_ms';
+  'known_at_ms, pull_started_at_ms, pull_stopped_at_ms, execution_stopped_at_ms, admitted_at_ms, waiting_for';
 const CONTAINER_COLUMNS =
   'task_arn, name, ord, desired_status, known_status, sent_status, docker_id, docker_name, image_id, exit_code, ' +
   'reason, health, port_bindings, created_at_ms, started_at_ms, finished_at_ms';
@@ -52,6 +52,7 @@ export interface Statements {
 
   getTask: Statement<[string], TaskRow>;
   listTasks: Statement<[], TaskRow>;
+  listQueuedTaskArns: Statement<[], { arn: string }>;
   insertTask: Statement<[TaskRow]>;
   updateTask: Statement<[TaskRow]>;
   deleteTask: Statement<[string]>;
@@ -101,6 +102,11 @@ export function prepareStatements(db: Database): Statements {
 
     getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE arn = ?`),
     listTasks: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks ORDER BY created_at_ms, rowid`),
+    // The admission line (reconcilers/containers/admission.ts isQueued), through the partial index tasks_queued.
+    listQueuedTaskArns: db.prepare(
+      "SELECT arn FROM tasks WHERE admitted_at_ms IS NULL AND known_status = 'NONE' AND desired_status <> 'STOPPED' " +
+        'ORDER BY created_at_ms, arn',
+    ),
     insertTask: db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${params(TASK_COLUMNS)})`),
     updateTask: db.prepare(`UPDATE tasks SET ${updateTaskSet} WHERE arn = @arn`),
     deleteTask: db.prepare('DELETE FROM tasks WHERE arn = ?'),
