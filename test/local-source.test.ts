@@ -309,3 +309,35 @@ test('fs.watch nudges a sync well before the poll interval', async (t) => {
   }
   t.is(store.listTasks()[0]!.desiredStatus, 'STOPPED');
 });
+
+test('a file added in the same scan as another’s removal is stored after the removal (it queues behind its hold)', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  const store = memoryStore(t);
+  writeFileSync(join(dir, 'old.json'), definition('old'));
+  const src = source(dir, store);
+  await src.syncOnce();
+  const writes: string[] = [];
+  const recording = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property === 'putDesiredTask' || property === 'raiseTaskDesiredStatus') {
+        return (...args: unknown[]) => {
+          writes.push(String(property));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const replacing = source(dir, recording);
+  await replacing.syncOnce();
+  writes.length = 0;
+  rmSync(join(dir, 'old.json'));
+  writeFileSync(join(dir, 'new.json'), definition('new'));
+  const report = await replacing.syncOnce();
+  t.is(report.started.length, 1);
+  t.is(report.stopped.length, 1);
+  t.deepEqual(writes, ['raiseTaskDesiredStatus', 'putDesiredTask']);
+  const lines = replacing.log.lines.map((line) => line.msg).filter((msg) => /^(stopping|starting) task/.test(msg));
+  t.deepEqual(lines, ['stopping task', 'starting task from file']);
+});

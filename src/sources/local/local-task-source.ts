@@ -231,27 +231,29 @@ export class LocalTaskSource {
   /** One transaction; returns the stops that changed something. Throws when the store refuses the write. */
   private write(plan: SyncPlan): Set<string> {
     const stopped = new Set<string>();
+    // Removals before additions (issue 13): a file added in the same scan as another's removal is stored
+    // after it, so it queues behind the removed task's hold on host resources and its log lines follow.
     this.options.store.transaction(() => {
-      for (const start of plan.starts) this.options.store.putDesiredTask(start.spec);
       for (const stop of plan.stops) {
         if (this.options.store.raiseTaskDesiredStatus(stop.arn, 'STOPPED', stop.reason)) stopped.add(stop.arn);
       }
+      for (const start of plan.starts) this.options.store.putDesiredTask(start.spec);
     });
     return stopped;
   }
 
   private commit(plan: SyncPlan, stopped: Set<string>, report: SyncReport): void {
+    for (const stop of plan.stops) {
+      if (!stopped.has(stop.arn)) continue;
+      report.stopped.push(stop.arn);
+      this.logger.info('stopping task', { taskArn: stop.arn, file: stop.file, reason: stop.reason });
+    }
     for (const start of plan.starts) {
       const { arn, family, version } = start.spec;
       const key = fileIdPrefix(start.file) + start.content;
       this.runs.set(key, Math.max(this.runs.get(key) ?? -1, Number.parseInt(arn.slice(-4), 16)));
       report.started.push(arn);
       this.logger.info('starting task from file', { file: start.file, taskArn: arn, family, version });
-    }
-    for (const stop of plan.stops) {
-      if (!stopped.has(stop.arn)) continue;
-      report.stopped.push(stop.arn);
-      this.logger.info('stopping task', { taskArn: stop.arn, file: stop.file, reason: stop.reason });
     }
     // Files that are invalid now keep what they followed (their earlier task keeps running).
     const tracked = new Map(plan.tracked);
