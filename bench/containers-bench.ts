@@ -310,6 +310,21 @@ async function benchAgent(between: () => Promise<void>): Promise<{ rounds: Agent
   }
 }
 
+/** The create body ecsd builds for a one-container task definition, for the direct baselines. */
+function directCreateBody(definition: TaskDefinition, arn: string) {
+  const task = taskDefinitionToTaskSpec(definition, { arn, version: '1' });
+  const container = task.containers[0]!;
+  const body = buildCreateBody({
+    task,
+    container,
+    cluster: 'bench',
+    hostPorts: new Map(),
+    volumeNames: new Map(),
+    dockerIdsByName: new Map(),
+  });
+  return { task, container, body };
+}
+
 /**
  * The same 50 containers without the agent: each create body is the one ecsd builds for the same task
  * definition (memory limit, init, labels, name), so the engine does the same work in both runs and the ratio
@@ -320,18 +335,8 @@ async function benchDirect(run: string): Promise<Timings> {
   const queue = new PQueue({ concurrency: CONCURRENCY });
   const label = `ecsd-bench-direct-${process.pid}-${run}`;
   const bodies = Array.from({ length: N }, (_, i) => {
-    const definition = benchTaskDefinition(i);
     const arn = `arn:aws:ecs:local:000000000000:task/bench/${label}-${i}`;
-    const task = taskDefinitionToTaskSpec(definition, { arn, version: '1' });
-    const container = task.containers[0]!;
-    const body = buildCreateBody({
-      task,
-      container,
-      cluster: 'bench',
-      hostPorts: new Map(),
-      volumeNames: new Map(),
-      dockerIdsByName: new Map(),
-    });
+    const { task, container, body } = directCreateBody(benchTaskDefinition(i), arn);
     const name = dockerContainerName(task, container.name, stableNameSuffix({ arn, createdAtMs: 0 }, container.name));
     return { name, body: { ...body, Labels: { ...body.Labels, [label]: '1' } } };
   });
@@ -395,16 +400,7 @@ async function directMassStop(): Promise<number> {
   try {
     for (let i = 0; i < MASS_STOP_N; i++) {
       const arn = `arn:aws:ecs:local:000000000000:task/bench/${label}-${i}`;
-      const task = taskDefinitionToTaskSpec(sigtermIgnoringTask(i, 'directmass'), { arn, version: '1' });
-      const container = task.containers[0]!;
-      const body = buildCreateBody({
-        task,
-        container,
-        cluster: 'bench',
-        hostPorts: new Map(),
-        volumeNames: new Map(),
-        dockerIdsByName: new Map(),
-      });
+      const { body } = directCreateBody(sigtermIgnoringTask(i, 'directmass'), arn);
       const created = await docker.createContainer({ ...body, Labels: { ...body.Labels, [label]: '1' } });
       ids.push(created.id);
       await created.start();

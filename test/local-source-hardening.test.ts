@@ -10,28 +10,12 @@ import test from 'ava';
 import { ConfigError } from '../src/config/errors.js';
 import { StoreError } from '../src/errors.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
-import { LocalTaskSource, type LocalTaskSourceOptions } from '../src/sources/local/index.js';
+import type { LocalTaskSourceOptions } from '../src/sources/local/index.js';
 import { jsonSyntaxErrorPosition } from '../src/sources/local/json-syntax-position.js';
 import type { DesiredStateStore } from '../src/store/records.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { waitFor } from './helpers/wait-for.js';
-import { CLUSTER, capturingLogger, definition, memoryStore, task, tempDir } from './local-source-helpers.js';
-
-type Source = LocalTaskSource & { log: ReturnType<typeof capturingLogger> };
-
-function source(dir: string, store: LocalTaskSourceOptions['store'], overrides: Record<string, unknown> = {}): Source {
-  const logger = capturingLogger();
-  const options = {
-    dir,
-    store,
-    logger,
-    clock: new FakeClock(),
-    cluster: CLUSTER,
-    pollIntervalMs: 1000,
-    ...overrides,
-  } as LocalTaskSourceOptions;
-  return Object.assign(new LocalTaskSource(options), { log: logger });
-}
+import { definition, memoryStore, source, task, tempDir } from './local-source-helpers.js';
 
 function errorOf(report: { invalid: Array<{ file: string; error: string }> }, file: string): string {
   const entry = report.invalid.find((e) => e.file === file);

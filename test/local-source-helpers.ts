@@ -4,10 +4,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { LogFields, Logger } from '../src/logging/types.js';
+import { LocalTaskSource, type LocalTaskSourceOptions } from '../src/sources/local/index.js';
 import { openStore } from '../src/store/index.js';
 import type { DesiredStateStore, TaskRecord } from '../src/store/records.js';
+import { FakeClock } from './helpers/fake-clock.js';
 
 export const CLUSTER = 'local-test';
+
+export type SourceUnderTest = LocalTaskSource & { log: ReturnType<typeof capturingLogger> };
+
+/** A local source over `dir` with a fake clock and a capturing logger (`.log`); `overrides` win. */
+export function source(
+  dir: string,
+  store: LocalTaskSourceOptions['store'],
+  overrides: Partial<LocalTaskSourceOptions> = {},
+): SourceUnderTest {
+  const logger = capturingLogger();
+  const created = new LocalTaskSource({
+    dir,
+    store,
+    logger,
+    clock: new FakeClock(),
+    cluster: CLUSTER,
+    pollIntervalMs: 1000,
+    ...overrides,
+  });
+  return Object.assign(created, { log: logger });
+}
 
 export interface Captured {
   level: string;

@@ -9,39 +9,15 @@ import { join } from 'node:path';
 import test from 'ava';
 import { systemClock } from '../src/clock.js';
 import { taskIdFromArn } from '../src/model/task.js';
-import {
-  canonicalJson,
-  LocalTaskSource,
-  type LocalTaskSourceOptions,
-  localRevision,
-} from '../src/sources/local/index.js';
+import { canonicalJson, localRevision } from '../src/sources/local/index.js';
 import { openStore } from '../src/store/index.js';
-import type { DesiredStateStore } from '../src/store/records.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { waitFor } from './helpers/wait-for.js';
-import { CLUSTER, capturingLogger, definition, memoryStore, task, tempDir } from './local-source-helpers.js';
+import { CLUSTER, capturingLogger, definition, memoryStore, source, task, tempDir } from './local-source-helpers.js';
 
 /** What a file's text makes its revision: derived from the canonical definition (local-task-identity.ts). */
 function revisionOf(text: string): string {
   return localRevision(canonicalJson(JSON.parse(text)));
-}
-
-function source(
-  dir: string,
-  store: DesiredStateStore,
-  overrides: Partial<LocalTaskSourceOptions> = {},
-): LocalTaskSource & { log: ReturnType<typeof capturingLogger> } {
-  const logger = capturingLogger();
-  const created = new LocalTaskSource({
-    dir,
-    store,
-    logger,
-    clock: new FakeClock(),
-    cluster: CLUSTER,
-    pollIntervalMs: 1000,
-    ...overrides,
-  });
-  return Object.assign(created, { log: logger });
 }
 
 test('adding a file puts a RUNNING local task with an ECS-shaped ARN and the revision of its content', async (t) => {
