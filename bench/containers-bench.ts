@@ -310,6 +310,18 @@ async function benchAgent(between: () => Promise<void>): Promise<{ rounds: Agent
   }
 }
 
+/** Removes the direct baselines' containers, running or not; one that is already gone is fine. */
+async function removeForcibly(docker: Docker, ids: readonly string[]): Promise<void> {
+  await Promise.all(
+    ids.map((id) =>
+      docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
+}
+
 /** The create body ecsd builds for a one-container task definition, for the direct baselines. */
 function directCreateBody(definition: TaskDefinition, arn: string) {
   const task = taskDefinitionToTaskSpec(definition, { arn, version: '1' });
@@ -367,14 +379,7 @@ async function benchDirect(run: string): Promise<Timings> {
     console.log(`  all STOPPED       ${allStoppedMs} ms`);
     return { allRunningMs, allStoppedMs, startLatencies };
   } finally {
-    await Promise.all(
-      ids.map((id) =>
-        docker
-          .getContainer(id)
-          .remove({ force: true })
-          .catch(() => {}),
-      ),
-    );
+    await removeForcibly(docker, ids);
   }
 }
 
@@ -409,14 +414,7 @@ async function directMassStop(): Promise<number> {
     await Promise.all(ids.map((id) => docker.getContainer(id).stop({ t: 5 })));
     return Date.now() - t0;
   } finally {
-    await Promise.all(
-      ids.map((id) =>
-        docker
-          .getContainer(id)
-          .remove({ force: true })
-          .catch(() => {}),
-      ),
-    );
+    await removeForcibly(docker, ids);
   }
 }
 

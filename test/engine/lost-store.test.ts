@@ -36,20 +36,6 @@ async function startedAgent(t: ExecutionContext): Promise<AgentProcess> {
   return agent;
 }
 
-/** Running containers of this agent's cluster and one task family, by the labels the agent puts on them. */
-async function runningContainersOf(agent: AgentProcess, family: string): Promise<string[]> {
-  const stdout = await agent.docker(
-    'ps',
-    '-q',
-    '--no-trunc',
-    '--filter',
-    `label=com.amazonaws.ecs.cluster=${agent.cluster}`,
-    '--filter',
-    `label=com.amazonaws.ecs.task-definition-family=${family}`,
-  );
-  return stdout.split('\n').filter(Boolean);
-}
-
 /** The store lost the way the issue found it: main file truncated to nothing, WAL (and its index) deleted. */
 function corruptStore(agent: AgentProcess): void {
   const path = join(agent.dataDir, DATABASE_FILE_NAME);
@@ -72,9 +58,13 @@ test('after the store is lost, a task at revision 2 is tracked again, never run 
     CONVERGE_TIMEOUT_MS,
   );
   t.not(second.Version, first.Version, 'the changed file is a new revision');
-  await waitFor('revision 1 stopped', async () => (await runningContainersOf(agent, 'keeper')).length === 1, {
-    timeoutMs: CONVERGE_TIMEOUT_MS,
-  });
+  await waitFor(
+    'revision 1 stopped',
+    async () => (await agent.dockerContainerIds({ running: true, family: 'keeper' })).length === 1,
+    {
+      timeoutMs: CONVERGE_TIMEOUT_MS,
+    },
+  );
   const keptId = second.Containers[0]!.DockerId;
 
   t.is(await agent.signal('SIGTERM'), 0, 'a clean agent stop leaves the task container running');
@@ -94,15 +84,15 @@ test('after the store is lost, a task at revision 2 is tracked again, never run 
     t.log(String(error));
     return agent.taskByFamily('keeper');
   });
-  const running = await runningContainersOf(agent, 'keeper');
+  const running = await agent.dockerContainerIds({ running: true, family: 'keeper' });
 
   agent.removeTaskDefinition('keeper.json');
   await waitFor(
     'no container of the task running',
-    async () => (await runningContainersOf(agent, 'keeper')).length === 0,
+    async () => (await agent.dockerContainerIds({ running: true, family: 'keeper' })).length === 0,
     { timeoutMs: CONVERGE_TIMEOUT_MS, intervalMs: 200 },
   ).catch((error: unknown) => t.log(String(error)));
-  const leftRunning = await runningContainersOf(agent, 'keeper');
+  const leftRunning = await agent.dockerContainerIds({ running: true, family: 'keeper' });
   const oldStatus = await agent.docker('inspect', '--format', '{{.State.Status}}', keptId);
   const restartWarnings = agent
     .logs()

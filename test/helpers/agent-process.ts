@@ -189,13 +189,16 @@ export class AgentProcess {
   }
 
   /** IDs of the Docker containers of this agent's cluster (running or not; only running ones with `running`). */
-  async dockerContainerIds(options: { running?: boolean } = {}): Promise<string[]> {
+  async dockerContainerIds(options: { running?: boolean; family?: string } = {}): Promise<string[]> {
     const stdout = await this.docker(
       'ps',
       ...(options.running ? ['-q'] : ['-aq']),
       '--no-trunc',
       '--filter',
       `label=com.amazonaws.ecs.cluster=${this.cluster}`,
+      ...(options.family === undefined
+        ? []
+        : ['--filter', `label=com.amazonaws.ecs.task-definition-family=${options.family}`]),
     );
     return stdout.split('\n').filter(Boolean);
   }
