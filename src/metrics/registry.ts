@@ -10,6 +10,7 @@ import { Counter, Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
 import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
+import { createImageFamilies, type ImageFamilies } from './images.js';
 import {
   createReconcileFamilies,
   type LoopMetricsSpec,
@@ -35,6 +36,8 @@ export interface MetricsRegistry {
   readonly storeWriteErrors: Counter<'reason'>;
   /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
   readonly admission: AdmissionFamilies;
+  /** `ecs_agent_image_pulls_total{result}`, `…_pull_duration_seconds`, `…_pulls_in_flight` (images loop). */
+  readonly images: ImageFamilies;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
   readonly contentType: string;
   /**
@@ -65,6 +68,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
   const admission = createAdmissionFamilies(registry);
+  const images = createImageFamilies(registry);
   const loops: string[] = [];
   const storeWriteErrors = new Counter({
     name: 'ecs_agent_store_write_errors_total',
@@ -109,6 +113,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     reconcile,
     docker,
     admission,
+    images,
     storeWriteErrors,
     contentType: registry.contentType,
     registerLoop,
