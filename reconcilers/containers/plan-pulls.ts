@@ -61,7 +61,10 @@ export function applyPullSteps(
   for (const c of state.containers) {
     if (!mayPull(state, graph, c, context.settings.dependentContainersUpfront)) continue;
     const facts = imageFacts(c.spec.image, actual.imagesPresent, actual.pulls);
-    const verdict = pullVerdict(context.settings.behavior, c.spec.image, facts, state.task.pullStartedAtMs);
+    // Not waiting yet: it would start waiting now, so a pull that ends from now on serves it. (The record
+    // read was written before `nowMs`, so this plan and the one after its record agree: a fixed point.)
+    const waitStartMs = state.task.pullStartedAtMs ?? state.nowMs;
+    const verdict = pullVerdict(context.settings.behavior, c.spec.image, facts, waitStartMs);
     switch (verdict.kind) {
       case 'ready': {
         const why =
