@@ -23,6 +23,7 @@ import {
 } from './containers-plan-fixtures.js';
 
 const REF = 'docker.io/library/img-web:1';
+const S = (behavior: ImagePullBehavior, upfront = false) => ({ behavior, dependentContainersUpfront: upfront });
 const WAIT = T0 + 5_000;
 
 function pull(overrides: Partial<ImagePullRecord>): ImagePullRecord {
@@ -68,7 +69,7 @@ const cases: Array<[ImagePullBehavior, string, ImageFacts, Expected]> = [
 
 for (const [behavior, what, facts, expected] of cases) {
   test(`pull verdict: ${behavior}, ${what} → ${expected}`, (t) => {
-    const verdict = pullVerdict(behavior, 'img-web:1', facts, WAIT);
+    const verdict = pullVerdict(S(behavior), { image: 'img-web:1', essential: true }, facts, WAIT);
     const got: Expected =
       verdict.kind === 'ready'
         ? verdict.fallback === undefined
@@ -83,6 +84,21 @@ for (const [behavior, what, facts, expected] of cases) {
     if (verdict.kind === 'failed') t.is(verdict.reason, failedAfter.reason ?? '');
   });
 }
+
+test('pulls upfront: a failed pull falls back to a local image but under always; without one only an essential container stops the task', (t) => {
+  const verdict = (behavior: ImagePullBehavior, present: boolean, essential: boolean) => {
+    const v = pullVerdict(S(behavior, true), { image: 'img-web:1', essential }, { present, pull: failedAfter }, WAIT);
+    return v.kind === 'failed' ? (v.stopsTask ? 'stops task' : 'fails container') : v.kind;
+  };
+  t.is(verdict('once', true, true), 'ready');
+  t.is(verdict('default', true, true), 'ready');
+  t.is(verdict('always', true, true), 'stops task');
+  t.is(verdict('once', false, true), 'stops task');
+  t.is(verdict('once', false, false), 'fails container');
+  t.is(verdict('default', false, true), 'stops task');
+  t.is(verdict('default', false, false), 'fails container');
+  t.is(verdict('always', false, false), 'stops task');
+});
 
 test('the waiting text shows the pull progress in MiB', (t) => {
   t.is(describePullWait('127.0.0.1:5000/app', pulling), 'pulling 127.0.0.1:5000/app: 42 of 80 MiB');
@@ -101,31 +117,37 @@ const demander = (container: string, waitStartMs = WAIT) => ({
 
 test('images plan: one pull for every unserved waiter, none while one runs or once served', (t) => {
   const desired = { ref: REF, demanders: [demander('a'), demander('b')] };
-  const first = planImagePull(desired, { pull: undefined, present: false, pulling: false }, 'default');
+  const first = planImagePull(desired, { pull: undefined, present: false, pulling: false }, S('default'));
   t.is(first.actions.length, 1);
   t.is(first.actions[0]?.ref, REF);
   t.true(first.actions[0]?.reason.includes('2 containers'));
-  t.deepEqual(planImagePull(desired, { pull: undefined, present: false, pulling: true }, 'default').actions, []);
-  t.deepEqual(planImagePull(desired, { pull: succeededAfter, present: true, pulling: false }, 'always').actions, []);
-  t.deepEqual(planImagePull(desired, { pull: failedAfter, present: true, pulling: false }, 'always').actions, []);
+  t.deepEqual(planImagePull(desired, { pull: undefined, present: false, pulling: true }, S('default')).actions, []);
+  t.deepEqual(planImagePull(desired, { pull: succeededAfter, present: true, pulling: false }, S('always')).actions, []);
+  t.deepEqual(planImagePull(desired, { pull: failedAfter, present: true, pulling: false }, S('always')).actions, []);
   // A waiter that came after the last pull ended is served by a new one (always means every start pulls).
   const late = { ref: REF, demanders: [demander('c', WAIT + 1_000)] };
-  t.is(planImagePull(late, { pull: succeededAfter, present: true, pulling: false }, 'always').actions.length, 1);
-  t.deepEqual(planImagePull(undefined, { pull: undefined, present: false, pulling: false }, 'always').actions, []);
+  t.is(planImagePull(late, { pull: succeededAfter, present: true, pulling: false }, S('always')).actions.length, 1);
+  t.deepEqual(planImagePull(undefined, { pull: undefined, present: false, pulling: false }, S('always')).actions, []);
 });
 
 test('images plan: prefer-cached and once pull nothing the engine already has', (t) => {
   const desired = { ref: REF, demanders: [demander('a')] };
-  t.deepEqual(planImagePull(desired, { pull: undefined, present: true, pulling: false }, 'prefer-cached').actions, []);
-  t.is(planImagePull(desired, { pull: undefined, present: false, pulling: false }, 'prefer-cached').actions.length, 1);
-  t.deepEqual(planImagePull(desired, { pull: succeededBefore, present: true, pulling: false }, 'once').actions, []);
-  t.is(planImagePull(desired, { pull: undefined, present: true, pulling: false }, 'once').actions.length, 1);
+  t.deepEqual(
+    planImagePull(desired, { pull: undefined, present: true, pulling: false }, S('prefer-cached')).actions,
+    [],
+  );
+  t.is(
+    planImagePull(desired, { pull: undefined, present: false, pulling: false }, S('prefer-cached')).actions.length,
+    1,
+  );
+  t.deepEqual(planImagePull(desired, { pull: succeededBefore, present: true, pulling: false }, S('once')).actions, []);
+  t.is(planImagePull(desired, { pull: undefined, present: true, pulling: false }, S('once')).actions.length, 1);
 });
 
 test('images plan: transient failures are retried only when the outcome matters', (t) => {
   const desired = { ref: REF, demanders: [demander('a')] };
   const retry = (behavior: ImagePullBehavior, present: boolean) =>
-    planImagePull(desired, { pull: undefined, present, pulling: false }, behavior).actions[0]?.retry;
+    planImagePull(desired, { pull: undefined, present, pulling: false }, S(behavior)).actions[0]?.retry;
   // A cached image under default is used at once if the registry fails: no five attempts for nothing.
   t.false(retry('default', true));
   t.true(retry('default', false));

@@ -8,6 +8,7 @@ import { normalizeImageRef } from '../../src/docker/informer-images.js';
 import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { DesiredStateStore, ImagePullRecord } from '../../src/store/records.js';
+import { mayWaitOnPull } from '../images/demand.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
 import { holdsResources } from './admission.js';
@@ -162,19 +163,14 @@ function pullRecords(store: DesiredStateStore, images: readonly string[]): Map<s
 }
 
 /**
- * Tasks that wait on a pull of one of `refs`: started waiting (pullStartedAtMs) and not done, with a
- * container using the image. A pull's progress and end wake exactly these, not every task.
+ * Tasks that may wait on a pull of one of `refs` (mayWaitOnPull) with a container using the image. A pull's
+ * progress and end wake these, not every running task that uses the image.
  */
 export function tasksWaitingOnPulls(store: DesiredStateStore, refs: readonly string[]): string[] {
   const wanted = new Set(refs);
   return store
     .listTasks()
-    .filter(
-      (t) =>
-        t.knownStatus !== 'STOPPED' &&
-        t.pullStartedAtMs !== undefined &&
-        t.spec.containers.some((c) => wanted.has(normalizeImageRef(c.image))),
-    )
+    .filter((t) => mayWaitOnPull(t) && t.spec.containers.some((c) => wanted.has(normalizeImageRef(c.image))))
     .map((t) => t.arn);
 }
 

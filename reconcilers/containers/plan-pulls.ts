@@ -64,7 +64,12 @@ export function applyPullSteps(
     // Not waiting yet: it would start waiting now, so a pull that ends from now on serves it. (The record
     // read was written before `nowMs`, so this plan and the one after its record agree: a fixed point.)
     const waitStartMs = state.task.pullStartedAtMs ?? state.nowMs;
-    const verdict = pullVerdict(context.settings.behavior, c.spec.image, facts, waitStartMs);
+    const verdict = pullVerdict(
+      context.settings,
+      { image: c.spec.image, essential: c.spec.essential },
+      facts,
+      waitStartMs,
+    );
     switch (verdict.kind) {
       case 'ready': {
         const why =
@@ -81,7 +86,8 @@ export function applyPullSteps(
         break;
       case 'failed':
         changed = failContainer(state, c, verdict.reason, undefined) || changed;
-        // always/once: a failed pull stops the task (fact sheet 4.6), whatever the container's essential flag.
+        // always/once: a failed pull stops the task (fact sheet 4.6), whatever the container's essential flag
+        // (with pulls upfront, only an essential container's does; 7.1).
         if (verdict.stopsTask) {
           changed = raiseTaskDesired(state, 'STOPPED', `container ${c.name}: ${verdict.reason}`) || changed;
         }

@@ -22,6 +22,19 @@ export interface PullDemander {
   waitStartMs: number;
 }
 
+/**
+ * A task that asked for pulls and may still have a container waiting on one (cheap, from the task row). One
+ * whose known status passed MANIFEST_PULLED has every container at CREATED or beyond (task known is the
+ * minimum over its containers, PULLED mapping to MANIFEST_PULLED; fact sheet 4.4): nothing left to pull.
+ */
+export function mayWaitOnPull(task: TaskRecord): boolean {
+  return (
+    task.pullStartedAtMs !== undefined &&
+    task.desiredStatus !== 'STOPPED' &&
+    (task.knownStatus === 'NONE' || task.knownStatus === 'MANIFEST_PULLED')
+  );
+}
+
 /** The containers of one task that want their image pulled now, by normalised reference. */
 export function taskPullDemand(
   task: TaskRecord,

@@ -5,12 +5,11 @@
  * state is the pull record, the engine's images (presence) and the pull in flight. The pull is a detached
  * action: a 20-minute pull never holds a worker, and the key is looked at again when it ends.
  */
-import type { ImagePullBehavior } from '../../src/config/types.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
 import type { ImagePresence } from '../containers/image-presence.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
-import { type PullDemander, taskPullDemand } from './demand.js';
+import { mayWaitOnPull, type PullDemander, taskPullDemand } from './demand.js';
 import { IMAGE_ACTION_KINDS, type ImagesActual, type ImagesDesired, type PullAction, planImagePull } from './plan.js';
 import type { PullSettings } from './pull-policy.js';
 import { type PullRunnerDeps, runPull } from './pull-runner.js';
@@ -24,14 +23,12 @@ export interface ImagesLoopDeps {
 }
 
 export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<ImagesDesired, ImagesActual, PullAction> {
-  const behavior: ImagePullBehavior = deps.settings.behavior;
   const upfront = deps.settings.dependentContainersUpfront;
   const demandOf = (arn: string): Array<PullDemander & { ref: string }> => {
     const task = deps.store.getTask(arn);
     return task === undefined ? [] : taskPullDemand(task, deps.store.listContainers(arn), upfront, deps.nowMs());
   };
-  const waitingTasks = () =>
-    deps.store.listTasks().filter((t) => t.pullStartedAtMs !== undefined && t.knownStatus !== 'STOPPED');
+  const waitingTasks = () => deps.store.listTasks().filter(mayWaitOnPull);
   const allKeys = (): Set<string> => {
     const refs = new Set<string>();
     for (const task of waitingTasks()) for (const d of demandOf(task.arn)) refs.add(d.ref);
@@ -64,7 +61,7 @@ export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<Image
       const present = await deps.presence.present([image]);
       return { pull: deps.store.getImagePull(ref), present: present.has(image), pulling: inFlight.size > 0 };
     },
-    plan: (desired, actual) => planImagePull(desired, actual, behavior),
+    plan: (desired, actual) => planImagePull(desired, actual, deps.settings),
     apply: (_ref, action, signal) => runPull(deps.runner, action, signal),
   };
 }

@@ -3,10 +3,9 @@
  * served by a pull that ended after it began waiting (pull-policy.ts), and the behaviour wants a pull at all.
  * One reference has at most one pull at a time (single-flight): while one runs, every new waiter joins it.
  */
-import type { ImagePullBehavior } from '../../src/config/types.js';
 import type { ImagePullRecord } from '../../src/store/records.js';
 import type { PullDemander } from './demand.js';
-import { fallsBackToLocal, outcomeSince, pullRequired } from './pull-policy.js';
+import { fallsBackToLocal, outcomeSince, type PullSettings, pullRequired } from './pull-policy.js';
 
 export const IMAGE_ACTION_KINDS = ['pull'] as const;
 
@@ -40,8 +39,9 @@ export interface ImagesActual {
 export function planImagePull(
   desired: ImagesDesired | undefined,
   actual: ImagesActual,
-  behavior: ImagePullBehavior,
+  settings: PullSettings,
 ): { actions: PullAction[] } {
+  const { behavior } = settings;
   if (desired === undefined || actual.pulling) return { actions: [] };
   const facts = { present: actual.present, pull: actual.pull };
   if (!pullRequired(behavior, facts)) return { actions: [] };
@@ -56,7 +56,7 @@ export function planImagePull(
         kind: 'pull',
         ref: desired.ref,
         image: first.image,
-        retry: !(fallsBackToLocal(behavior) && actual.present),
+        retry: !(fallsBackToLocal(settings) && actual.present),
         reason: `${who} wait for ${first.image} (ECS_IMAGE_PULL_BEHAVIOR=${behavior})`,
       },
     ],

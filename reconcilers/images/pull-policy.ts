@@ -9,6 +9,9 @@
  * | once          | unless a pull of it succeeded and it is here | the task stops                             |
  * | prefer-cached | only when the image is not here              | as default                                 |
  *
+ * With ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT and a behaviour other than `always`, a failed pull also falls
+ * back to a local image, and without one only an essential container stops the task (fact sheet 7.1).
+ *
  * A container waits for a pull that *ended after it began waiting* (`waitStartMs`, the task's
  * `pullStartedAtMs`): a pull already running when it began waiting counts (single-flight), one that ended
  * before does not — `always` means this start sees the registry, not an earlier task's answer.
@@ -57,24 +60,45 @@ export function outcomeSince(
   return pull.finishedAtMs !== undefined && pull.finishedAtMs >= waitStartMs ? pull : undefined;
 }
 
-/** Whether a failure may fall back to the local image: default and prefer-cached only (fact sheet 4.6). */
-export function fallsBackToLocal(behavior: ImagePullBehavior): boolean {
+/**
+ * Whether a failure may fall back to the local image (fact sheet 4.6, 7.1): default and prefer-cached, and
+ * with pulls upfront every behaviour but always.
+ */
+export function fallsBackToLocal(settings: PullSettings): boolean {
+  const { behavior } = settings;
+  if (settings.dependentContainersUpfront && behavior !== 'always') return true;
   return behavior === 'default' || behavior === 'prefer-cached';
 }
 
+/** The container being judged: its image as written, and whether it is essential. */
+export interface PullSubject {
+  image: string;
+  essential: boolean;
+}
+
 export function pullVerdict(
-  behavior: ImagePullBehavior,
-  image: string,
+  settings: PullSettings,
+  subject: PullSubject,
   facts: ImageFacts,
   waitStartMs: number | undefined,
 ): PullVerdict {
+  const { behavior } = settings;
   if (!pullRequired(behavior, facts)) return { kind: 'ready', pulled: false };
   const outcome = outcomeSince(facts.pull, waitStartMs);
-  if (outcome === undefined) return { kind: 'wait', waitingFor: describePullWait(image, facts.pull) };
+  if (outcome === undefined) return { kind: 'wait', waitingFor: describePullWait(subject.image, facts.pull) };
   if (outcome.state === 'succeeded') return { kind: 'ready', pulled: true };
-  const reason = outcome.reason ?? `CannotPullContainerError: pull of ${image} failed`;
-  if (fallsBackToLocal(behavior) && facts.present) return { kind: 'ready', pulled: false, fallback: reason };
-  return { kind: 'failed', reason, stopsTask: !fallsBackToLocal(behavior) };
+  const reason = outcome.reason ?? `CannotPullContainerError: pull of ${subject.image} failed`;
+  const fallback = fallsBackToLocal(settings);
+  if (fallback && facts.present) return { kind: 'ready', pulled: false, fallback: reason };
+  if (behavior === 'always' || behavior === 'once') {
+    // always stops the task whatever; once does too unless pulls go upfront, where only an essential does.
+    return {
+      kind: 'failed',
+      reason,
+      stopsTask: !settings.dependentContainersUpfront || behavior === 'always' || subject.essential,
+    };
+  }
+  return { kind: 'failed', reason, stopsTask: settings.dependentContainersUpfront && subject.essential };
 }
 
 const MIB = 1024 * 1024;
