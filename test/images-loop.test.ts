@@ -204,7 +204,7 @@ test('transient failures are retried 5 times with 1.1 s → 5 s backoff, then re
   t.is(record?.state, 'failed');
   t.is(record?.failure, 'network');
   t.is(record?.attempts, 5);
-  t.is(record?.reason, `CannotPullContainerError: ${refused.message}`);
+  t.is(record?.reason, `CannotPullContainerError: pull of ${IMAGE} failed: ${refused.message}`);
   t.is(await metrics.sampleValue('ecs_agent_image_pulls_total', { result: 'network' }), 1);
   store.close();
 });

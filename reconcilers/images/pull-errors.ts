@@ -42,8 +42,20 @@ export function isRetryablePullFailure(kind: PullFailureKind): boolean {
   return kind === 'network' || kind === 'rate_limited' || kind === 'timeout' || kind === 'unknown';
 }
 
-/** The container reason for a failed pull: `CannotPullContainerError: <the registry's message>`. */
-export function pullFailureReason(error: unknown): string {
-  if (isEcsdError(error) && error.code === 'CannotPullContainerError') return error.toReason();
-  return new CannotPullContainerError(errorMessage(error)).toReason();
+/**
+ * The container reason for a failed pull: `CannotPullContainerError: <the registry's message>`, naming the
+ * image first when the message does not (a DNS or connection failure names only the registry host).
+ */
+export function pullFailureReason(error: unknown, image: string): string {
+  const message = errorMessage(error);
+  const repository = repositoryOf(image);
+  const text = message.includes(repository) ? message : `pull of ${image} failed: ${message}`;
+  return new CannotPullContainerError(text).toReason();
+}
+
+/** `127.0.0.1:5000/app:1` → `app`, `library/busybox@sha256:…` → `busybox`: the last path component's name. */
+function repositoryOf(image: string): string {
+  const withoutDigest = image.split('@')[0] ?? image;
+  const last = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
+  return last.split(':')[0] ?? last;
 }

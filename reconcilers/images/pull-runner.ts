@@ -91,7 +91,7 @@ export async function runPull(deps: PullRunnerDeps, request: PullRequest, signal
       } catch (error) {
         if (signal.aborted) throw error;
         const kind = classifyPullFailure(error);
-        failure = { kind, reason: pullFailureReason(error) };
+        failure = { kind, reason: pullFailureReason(error, image) };
         const again = attempt < maxAttempts && isRetryablePullFailure(kind);
         logger.warn(again ? 'image pull failed; retrying' : 'image pull failed', {
           ref,
