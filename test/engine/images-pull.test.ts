@@ -3,6 +3,9 @@
  * 4.6): each ECS_IMAGE_PULL_BEHAVIOR, the fall-back to a cached image when the registry is down (default),
  * the task stopped with the registry's reason when it is down under `always`, and the `ecsd tasks` waiting
  * text while a pull runs.
+ *
+ * Serial: each test runs an agent, a registry and docker commit/push; five at once on a 2-core machine kept
+ * agents from becoming ready within their 30 s.
  */
 import test from 'ava';
 import { normalizeImageRef } from '../../src/docker/informer-images.js';
@@ -50,7 +53,7 @@ function pullRecord(agent: AgentProcess, image: string) {
   }
 }
 
-test('default: the image is pulled through ecsd, and `ecsd tasks` shows the pull while it runs', async (t) => {
+test.serial('default: the image is pulled through ecsd, and `ecsd tasks` shows the pull while it runs', async (t) => {
   const { registry, image } = await registryWithImage(t);
   // The task names the image through a proxy that can hold blob downloads: the pull is seen in flight.
   const proxy = new HoldingProxy(registry.host);
@@ -74,7 +77,7 @@ test('default: the image is pulled through ecsd, and `ecsd tasks` shows the pull
   t.regex(agent.logs(), /image pull progress/, 'layer milestones are logged');
 });
 
-test('default: with the registry down, a cached image is used', async (t) => {
+test.serial('default: with the registry down, a cached image is used', async (t) => {
   const { registry, image } = await registryWithImage(t);
   await docker('pull', image);
   await registry.stop();
@@ -88,22 +91,25 @@ test('default: with the registry down, a cached image is used', async (t) => {
   t.is(record?.attempts, 1, 'no retries when the cached image stands in');
 });
 
-test('always: with the registry down, the task stops with CannotPullContainerError and the registry message', async (t) => {
-  const image = `127.0.0.1:${await freePort()}/ecsd-it-nowhere:1`;
-  const agent = await agentWith(t, 'always');
-  runTask(agent, 'unreachable', image);
-  const stopped = await agent.waitForTask('unreachable', (task) => task.KnownStatus === 'STOPPED', 60_000);
-  const reason = stopped.Containers[0]?.Reason ?? '';
-  t.true(reason.startsWith('CannotPullContainerError: '), reason);
-  t.regex(reason, /connection refused/);
-  t.is(pullRecord(agent, image)?.attempts, 5, 'a network failure is retried 5 times');
-  // The agent is fine: a local task still runs.
-  runTask(agent, 'after', 'ecsd-test/busybox:latest');
-  await agent.waitForTask('after', (task) => task.KnownStatus === 'STOPPED' || task.KnownStatus === 'RUNNING');
-  t.is(agent.taskByFamily('after')?.KnownStatus, 'STOPPED', 'the local-only image cannot be pulled under always');
-});
+test.serial(
+  'always: with the registry down, the task stops with CannotPullContainerError and the registry message',
+  async (t) => {
+    const image = `127.0.0.1:${await freePort()}/ecsd-it-nowhere:1`;
+    const agent = await agentWith(t, 'always');
+    runTask(agent, 'unreachable', image);
+    const stopped = await agent.waitForTask('unreachable', (task) => task.KnownStatus === 'STOPPED', 60_000);
+    const reason = stopped.Containers[0]?.Reason ?? '';
+    t.true(reason.startsWith('CannotPullContainerError: '), reason);
+    t.regex(reason, /connection refused/);
+    t.is(pullRecord(agent, image)?.attempts, 5, 'a network failure is retried 5 times');
+    // The agent is fine: a local task still runs.
+    runTask(agent, 'after', 'ecsd-test/busybox:latest');
+    await agent.waitForTask('after', (task) => task.KnownStatus === 'STOPPED' || task.KnownStatus === 'RUNNING');
+    t.is(agent.taskByFamily('after')?.KnownStatus, 'STOPPED', 'the local-only image cannot be pulled under always');
+  },
+);
 
-test('once: pulled by the first task, not again for the next even with the registry down', async (t) => {
+test.serial('once: pulled by the first task, not again for the next even with the registry down', async (t) => {
   const { registry, image } = await registryWithImage(t);
   t.teardown(() => removeLocalImage(image));
   const agent = await agentWith(t, 'once');
@@ -117,7 +123,7 @@ test('once: pulled by the first task, not again for the next even with the regis
   t.deepEqual(pullRecord(agent, image), first, 'no second pull');
 });
 
-test('prefer-cached: a cached image is used without a pull; a missing one is pulled', async (t) => {
+test.serial('prefer-cached: a cached image is used without a pull; a missing one is pulled', async (t) => {
   const { image } = await registryWithImage(t);
   t.teardown(() => removeLocalImage(image));
   const agent = await agentWith(t, 'prefer-cached');
