@@ -39,6 +39,7 @@ run: deps docker build
 
 bench: deps docker build
 	@node dist/bench/containers-bench.js
+	@node dist/bench/images-bench.js
 
 clean:
 	rm -rf dist .ecsd

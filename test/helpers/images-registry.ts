@@ -89,9 +89,9 @@ export class ImagesRegistry {
 
   /**
    * Pushes a distinct image (`<host>/ecsd-it-<random>:1`) and removes it locally. Returns its reference as
-   * a task would write it.
+   * a task would write it. `extraCommand` runs in the image's build container too (e.g. to add a big file).
    */
-  async pushDistinctImage(): Promise<string> {
+  async pushDistinctImage(extraCommand?: string): Promise<string> {
     const name = `ecsd-it-${randomBytes(4).toString('hex')}`;
     const ref = `${this.host}/${name}:1`;
     const container = await docker(
@@ -101,7 +101,7 @@ export class ImagesRegistry {
       TEST_IMAGE,
       'sh',
       '-c',
-      `echo ${randomBytes(8).toString('hex')} > /marker`,
+      `echo ${randomBytes(8).toString('hex')} > /marker${extraCommand === undefined ? '' : ` && ${extraCommand}`}`,
     );
     try {
       await docker('start', '-a', container);
