@@ -4,7 +4,7 @@
  * SDK uses) and compare. Nothing is trusted from the header but its claims; the scope (key, date, region,
  * service) must match what this backend serves.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -132,6 +132,17 @@ export async function verifySigV4(
       ok: false,
       type: 'InvalidSignatureException',
       message: `Signature expired: ${amzDate} is more than ${config.maxSkewMs} ms from the server's time`,
+    };
+  }
+
+  // The signer trusts a sent x-amz-content-sha256 as the payload hash instead of hashing the body, so the
+  // body must be checked against it here, or a changed body would pass with the original signature.
+  const claimedHash = request.headers['x-amz-content-sha256'];
+  if (claimedHash !== undefined && claimedHash !== createHash('sha256').update(request.body).digest('hex')) {
+    return {
+      ok: false,
+      type: 'InvalidSignatureException',
+      message: 'x-amz-content-sha256 does not match the SHA-256 of the body (UNSIGNED-PAYLOAD is not accepted)',
     };
   }
 
