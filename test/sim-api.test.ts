@@ -80,7 +80,7 @@ test('a signed RegisterContainerInstance gets an ARN, echoes the attributes and 
       calls.map((c) => c.statusCode),
       [200, 200],
     );
-    t.is((calls[1]?.body as { containerInstanceArn?: string }).containerInstanceArn, arn);
+    t.is((calls[1]?.body as { containerInstanceArn?: string } | undefined)?.containerInstanceArn, arn);
     t.is(calls[0]?.headers['x-amz-target'], 'AmazonEC2ContainerServiceV20141113.RegisterContainerInstance');
     t.is(calls[0]?.headers['content-type'], 'application/x-amz-json-1.1');
   }));
