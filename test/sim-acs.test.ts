@@ -315,10 +315,10 @@ test('sendPayload delivers the ACS task shape and resolves only on the AckReques
     t.is(wireTask?.['taskClusterArn'], message['clusterArn']);
     t.is(wireTask?.['version'], '3');
     t.is(wireTask?.['desiredStatus'], 'RUNNING');
-    const [container] = wireTask?.['containers'] as Array<Record<string, unknown>>;
+    const [container] = (wireTask?.['containers'] ?? []) as Array<Record<string, unknown>>;
     t.deepEqual(container?.['environment'], { A: '1' });
     t.is(container?.['healthCheckType'], 'docker');
-    t.deepEqual(JSON.parse(String((container?.['dockerConfig'] as { hostConfig: string }).hostConfig)), {
+    t.deepEqual(JSON.parse(String((container?.['dockerConfig'] as { hostConfig?: string } | undefined)?.hostConfig)), {
       MemoryReservation: 32 * 1024 * 1024,
     });
 
