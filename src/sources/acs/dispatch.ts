@@ -65,7 +65,7 @@ export function dispatchFrame(ctx: HandlerContext, data: string | Buffer, option
     return;
   }
   try {
-    route(ctx, frame.type, message);
+    HANDLERS[frame.type](ctx, message);
   } catch (error) {
     // Handlers log their own expected failures; this is a bug, and it must still not end the session.
     ctx.logger.error('ACS message handler failed', {
@@ -76,32 +76,22 @@ export function dispatchFrame(ctx: HandlerContext, data: string | Buffer, option
   }
 }
 
-function route(ctx: HandlerContext, type: AcsMessageType, message: unknown): void {
-  switch (type) {
-    case 'PayloadMessage':
-      return handlePayload(ctx, message as PayloadMessage);
-    case 'HeartbeatMessage':
-      return handleHeartbeat(ctx, message as HeartbeatMessage);
-    case 'IAMRoleCredentialsMessage':
-      return handleCredentials(ctx, message as IamRoleCredentialsMessage);
-    case 'AttachTaskNetworkInterfacesMessage':
-      return handleAttachTaskEnis(ctx, message as AttachTaskNetworkInterfacesMessage);
-    case 'AttachInstanceNetworkInterfacesMessage':
-      return handleAttachInstanceEnis(ctx, message as AttachInstanceNetworkInterfacesMessage);
-    case 'ConfirmAttachmentMessage':
-      return handleConfirmAttachment(ctx, message as ConfirmAttachmentMessage);
-    case 'TaskManifestMessage':
-      return handleTaskManifest(ctx, message as TaskManifestMessage);
-    case 'TaskStopVerificationAck':
-      return handleStopVerificationAck(ctx, message as TaskStopVerificationAck);
-    case 'StageUpdateMessage':
-    case 'PerformUpdateMessage':
-      return handleUpdate(ctx, message as UpdateMessage, type);
-    case 'CloseMessage':
-    case 'ErrorMessage':
-      return handleNotice(ctx, message as TextMessage, type);
-  }
-}
+/** One handler per inbound type: a record over the closed vocabulary, so a new type cannot go unhandled. */
+const HANDLERS: { readonly [T in AcsMessageType]: (ctx: HandlerContext, message: unknown) => void } = {
+  PayloadMessage: (ctx, m) => handlePayload(ctx, m as PayloadMessage),
+  HeartbeatMessage: (ctx, m) => handleHeartbeat(ctx, m as HeartbeatMessage),
+  IAMRoleCredentialsMessage: (ctx, m) => handleCredentials(ctx, m as IamRoleCredentialsMessage),
+  AttachTaskNetworkInterfacesMessage: (ctx, m) => handleAttachTaskEnis(ctx, m as AttachTaskNetworkInterfacesMessage),
+  AttachInstanceNetworkInterfacesMessage: (ctx, m) =>
+    handleAttachInstanceEnis(ctx, m as AttachInstanceNetworkInterfacesMessage),
+  ConfirmAttachmentMessage: (ctx, m) => handleConfirmAttachment(ctx, m as ConfirmAttachmentMessage),
+  TaskManifestMessage: (ctx, m) => handleTaskManifest(ctx, m as TaskManifestMessage),
+  TaskStopVerificationAck: (ctx, m) => handleStopVerificationAck(ctx, m as TaskStopVerificationAck),
+  StageUpdateMessage: (ctx, m) => handleUpdate(ctx, m as UpdateMessage, 'StageUpdateMessage'),
+  PerformUpdateMessage: (ctx, m) => handleUpdate(ctx, m as UpdateMessage, 'PerformUpdateMessage'),
+  CloseMessage: (ctx, m) => handleNotice(ctx, m as TextMessage, 'CloseMessage'),
+  ErrorMessage: (ctx, m) => handleNotice(ctx, m as TextMessage, 'ErrorMessage'),
+};
 
 function messageIdOf(message: unknown): string | undefined {
   if (message === null || typeof message !== 'object') return undefined;

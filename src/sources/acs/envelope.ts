@@ -92,7 +92,11 @@ function decodeBareError(
 
 function exceptionText(message: unknown): string {
   if (typeof message === 'string') return message;
-  if (message !== null && typeof message === 'object' && typeof (message as { message?: unknown }).message === 'string') {
+  if (
+    message !== null &&
+    typeof message === 'object' &&
+    typeof (message as { message?: unknown }).message === 'string'
+  ) {
     return (message as { message: string }).message;
   }
   return '';

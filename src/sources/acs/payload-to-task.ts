@@ -32,7 +32,8 @@ export function acsTaskToSpec(task: AcsTask, policy: TaskPolicy): TaskSpec {
   if (desiredStatus !== 'RUNNING' && desiredStatus !== 'STOPPED') {
     fail(task, `desiredStatus ${JSON.stringify(task.desiredStatus)} is neither RUNNING nor STOPPED`);
   }
-  const networkMode: NetworkMode = task.networkMode === undefined || task.networkMode === '' ? 'bridge' : task.networkMode;
+  const networkMode: NetworkMode =
+    task.networkMode === undefined || task.networkMode === '' ? 'bridge' : task.networkMode;
   const names = new Set<string>();
   for (const container of task.containers) {
     // Container rows are keyed by (task, name): a duplicate would fail the whole payload's transaction.
@@ -77,7 +78,10 @@ function containerSpec(task: AcsTask, c: AcsContainer, index: number): Container
       containerPath: m.containerPath,
       readOnly: m.readOnly ?? false,
     })),
-    volumesFrom: (c.volumesFrom ?? []).map((v) => ({ sourceContainer: v.sourceContainer, readOnly: v.readOnly ?? false })),
+    volumesFrom: (c.volumesFrom ?? []).map((v) => ({
+      sourceContainer: v.sourceContainer,
+      readOnly: v.readOnly ?? false,
+    })),
     links: [...(c.links ?? [])],
     dependsOn: (c.dependsOn ?? []).map((d) => ({ containerName: d.containerName, condition: d.condition })),
     dockerConfig: dockerConfig(c),

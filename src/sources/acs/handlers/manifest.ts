@@ -26,9 +26,7 @@ export function handleTaskManifest(ctx: HandlerContext, message: TaskManifestMes
     return;
   }
   ctx.manifest.pendingMessageId = message.messageId;
-  const wanted = new Set(
-    (message.tasks ?? []).filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.taskArn),
-  );
+  const wanted = new Set((message.tasks ?? []).filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.taskArn));
   const candidates = ctx.store
     .listTasks()
     .filter((task) => task.source === 'acs' && task.desiredStatus === 'RUNNING' && !wanted.has(task.arn))

@@ -13,10 +13,11 @@
  *  4. Only after the commit: credentials go to the in-memory manager, then the AckRequest and one
  *     IAMRoleCredentialsAckRequest per credential set are sent — if and only if every task was handled.
  */
+
+import type { RoleType, TaskCredentials } from '../../../credentials/manager.js';
 import { errorMessage, TaskValidationError } from '../../../errors.js';
 import type { TaskSpec } from '../../../model/task.js';
 import type { NewOutboxEntry } from '../../../store/records.js';
-import type { RoleType, TaskCredentials } from '../../../credentials/manager.js';
 import type { AcsIamRoleCredentials, AcsTask, PayloadMessage } from '../model.js';
 import { acsTaskToSpec } from '../payload-to-task.js';
 import { withoutNulls } from '../schema.js';
