@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'DryRunMutationError',
   'QueueFullError',
   'InternalError',
+  'AcsMessageError',
+  'AcsConnectionError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -170,6 +172,13 @@ export const DependencyError = define('DependencyError', 'terminal');
 export const DryRunMutationError = define('DryRunMutationError', 'terminal');
 export const QueueFullError = define('QueueFullError', 'throttled');
 export const InternalError = define('InternalError', 'transient');
+/** An ACS frame or message the agent cannot use (undecodable, oversized, invalid): it is logged and dropped, never retried. */
+export const AcsMessageError = define('AcsMessageError', 'terminal');
+/**
+ * The ACS WebSocket could not be opened or was lost. Transient by default (the source reconnects with backoff);
+ * `context.exception` names a backend exception (e.g. `InactiveInstanceException`) when the backend sent one.
+ */
+export const AcsConnectionError = define('AcsConnectionError', 'transient');
 
 /** The constructor of every code: the closed set, checked by the compiler to miss none. */
 export const ERROR_CONSTRUCTORS = {
@@ -192,6 +201,8 @@ export const ERROR_CONSTRUCTORS = {
   DryRunMutationError,
   QueueFullError,
   InternalError,
+  AcsMessageError,
+  AcsConnectionError,
 } as const satisfies { readonly [C in ErrorCode]: abstract new (...args: never[]) => EcsdError & { code: C } };
 
 /**

@@ -38,6 +38,8 @@ const EXPECTED: Record<ErrorCode, { errorClass: ErrorClass; exitCode: 1 | 5 }> =
   DryRunMutationError: { errorClass: 'terminal', exitCode: 1 },
   QueueFullError: { errorClass: 'throttled', exitCode: 1 },
   InternalError: { errorClass: 'transient', exitCode: 1 },
+  AcsMessageError: { errorClass: 'terminal', exitCode: 1 },
+  AcsConnectionError: { errorClass: 'transient', exitCode: 1 },
 };
 
 function construct(code: ErrorCode): EcsdError {

@@ -42,6 +42,8 @@ export const EXIT_POLICY: Readonly<Record<ErrorCode, 'always' | 'when-terminal' 
   DryRunMutationError: 'never',
   QueueFullError: 'never',
   InternalError: 'never',
+  AcsMessageError: 'never',
+  AcsConnectionError: 'never',
 };
 
 /** The exit code for an error that stops the agent: 5 (terminal) or 1 (recoverable). Unknown errors: 1. */

@@ -8,6 +8,7 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
+import { type AcsFamilies, createAcsFamilies } from './acs.js';
 import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
 import {
@@ -35,6 +36,8 @@ export interface MetricsRegistry {
   readonly storeWriteErrors: Counter<'reason'>;
   /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
   readonly admission: AdmissionFamilies;
+  /** ACS session: `ecs_agent_acs_connected`, `…_reconnects_total`, `…_messages_total{type}`, `…_seconds_since_last_message`. */
+  readonly acs: AcsFamilies;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
   readonly contentType: string;
   /**
@@ -65,6 +68,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
   const admission = createAdmissionFamilies(registry);
+  const acs = createAcsFamilies(registry);
   const loops: string[] = [];
   const storeWriteErrors = new Counter({
     name: 'ecs_agent_store_write_errors_total',
@@ -109,6 +113,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     reconcile,
     docker,
     admission,
+    acs,
     storeWriteErrors,
     contentType: registry.contentType,
     registerLoop,
