@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'DependencyError',
   'DryRunMutationError',
   'QueueFullError',
+  'EcsApiError',
   'InternalError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -169,6 +170,13 @@ export const TaskValidationError = define('TaskValidationError', 'terminal');
 export const DependencyError = define('DependencyError', 'terminal');
 export const DryRunMutationError = define('DryRunMutationError', 'terminal');
 export const QueueFullError = define('QueueFullError', 'throttled');
+/**
+ * An ECS API call failed. The class follows the service's answer: throttling → throttled, a server fault or
+ * no answer → transient, a client fault (bad parameters, missing cluster) → terminal. `context.operation` and
+ * `context.serviceCode` (the exception name, e.g. `InvalidParameterException`) say which call and why.
+ */
+export const EcsApiError = define('EcsApiError', 'transient');
+export type EcsApiError = InstanceType<typeof EcsApiError>;
 export const InternalError = define('InternalError', 'transient');
 
 /** The constructor of every code: the closed set, checked by the compiler to miss none. */
@@ -191,6 +199,7 @@ export const ERROR_CONSTRUCTORS = {
   DependencyError,
   DryRunMutationError,
   QueueFullError,
+  EcsApiError,
   InternalError,
 } as const satisfies { readonly [C in ErrorCode]: abstract new (...args: never[]) => EcsdError & { code: C } };
 

@@ -10,6 +10,7 @@ import { Counter, Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
 import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
+import { createEcsApiFamilies, type EcsApiFamilies } from './ecs-api.js';
 import {
   createReconcileFamilies,
   type LoopMetricsSpec,
@@ -31,6 +32,8 @@ export interface MetricsRegistry {
   readonly reconcile: ReconcileFamilies;
   /** Docker Engine API calls (`ecs_agent_docker_operations_total`, `…_duration_seconds`). */
   readonly docker: DockerFamilies;
+  /** ECS API calls (`ecs_agent_ecs_api_calls_total{operation,result}`, `…_call_duration_seconds`). */
+  readonly ecsApi: EcsApiFamilies;
   /** `ecs_agent_store_write_errors_total{reason}`: desired-state writes that failed and will be retried. */
   readonly storeWriteErrors: Counter<'reason'>;
   /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
@@ -64,6 +67,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const workqueue = createWorkQueueFamilies(registry);
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
+  const ecsApi = createEcsApiFamilies(registry);
   const admission = createAdmissionFamilies(registry);
   const loops: string[] = [];
   const storeWriteErrors = new Counter({
@@ -108,6 +112,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     workqueue,
     reconcile,
     docker,
+    ecsApi,
     admission,
     storeWriteErrors,
     contentType: registry.contentType,
