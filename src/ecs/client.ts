@@ -37,10 +37,16 @@ export const ECS_REQUEST_TIMEOUT_MS = 42_000;
 /** Dial timeout (fact sheet 1.1). */
 export const ECS_CONNECT_TIMEOUT_MS = 30_000;
 
+/**
+ * The public SDK model has no `clientToken` on RegisterContainerInstance; upstream's forked client sends one
+ * (fact sheet 1.4), so ecsd adds it to the serialised body itself (see withBodyField).
+ */
+export type RegisterInstanceInput = RegisterContainerInstanceCommandInput & { clientToken?: string };
+
 export interface EcsApi {
   /** The ACS/TCS endpoints for this instance; cached 12 h per ARN, a stale entry serves when the call fails. */
   discoverPollEndpoint(containerInstanceArn: string): Promise<PollEndpoints>;
-  registerContainerInstance(input: RegisterContainerInstanceCommandInput): Promise<ContainerInstance>;
+  registerContainerInstance(input: RegisterInstanceInput): Promise<ContainerInstance>;
   /** Returns the new cluster's name. */
   createCluster(name: string): Promise<string>;
   submitTaskStateChange(payload: SubmitTaskStateChangeCommandInput): Promise<void>;
@@ -155,7 +161,10 @@ export function createEcsApi(options: EcsApiOptions): EcsApi {
     discoverPollEndpoint: (arn) => pollEndpoints.get(arn),
     registerContainerInstance: (input) =>
       call('RegisterContainerInstance', async () => {
-        const output = await client.send(new RegisterContainerInstanceCommand(input));
+        const { clientToken, ...modelled } = input;
+        const command = new RegisterContainerInstanceCommand(modelled);
+        if (clientToken !== undefined) withBodyField(command, 'clientToken', clientToken);
+        const output = await client.send(command);
         if (!output.containerInstance?.containerInstanceArn) {
           throw new EcsApiError('RegisterContainerInstance failed: no container instance ARN returned', {
             context: { operation: 'RegisterContainerInstance' },
@@ -181,4 +190,24 @@ export function createEcsApi(options: EcsApiOptions): EcsApi {
       httpsAgent.destroy();
     },
   };
+}
+
+/**
+ * Adds a member the SDK's model lacks to a command's JSON body, after serialisation and before the body is
+ * hashed for signing (the build step runs before finalizeRequest's signer).
+ */
+function withBodyField(command: RegisterContainerInstanceCommand, name: string, value: string): void {
+  command.middlewareStack.add(
+    (next: BuildHandler<object, MetadataBearer>) => async (args: BuildHandlerArguments<object>) => {
+      if (HttpRequest.isInstance(args.request) && typeof args.request.body === 'string') {
+        const body = JSON.parse(args.request.body) as Record<string, unknown>;
+        body[name] = value;
+        args.request.body = JSON.stringify(body);
+        // A length computed for the smaller body would cut the request short.
+        delete args.request.headers['content-length'];
+      }
+      return next(args);
+    },
+    { step: 'build', priority: 'high', name: `ecsdBodyField_${name}` },
+  );
 }
