@@ -199,8 +199,12 @@ export function createEcsApi(options: EcsApiOptions): EcsApi {
 function withBodyField(command: RegisterContainerInstanceCommand, name: string, value: string): void {
   command.middlewareStack.add(
     (next: BuildHandler<object, MetadataBearer>) => async (args: BuildHandlerArguments<object>) => {
-      if (HttpRequest.isInstance(args.request) && typeof args.request.body === 'string') {
-        const body = JSON.parse(args.request.body) as Record<string, unknown>;
+      const raw: unknown = HttpRequest.isInstance(args.request) ? args.request.body : undefined;
+      // The JSON codec hands over a string or, in newer SDKs, UTF-8 bytes.
+      const text =
+        typeof raw === 'string' ? raw : raw instanceof Uint8Array ? new TextDecoder().decode(raw) : undefined;
+      if (HttpRequest.isInstance(args.request) && text !== undefined) {
+        const body = JSON.parse(text) as Record<string, unknown>;
         body[name] = value;
         args.request.body = JSON.stringify(body);
         // A length computed for the smaller body would cut the request short.
