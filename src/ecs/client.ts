@@ -106,6 +106,8 @@ export function createEcsApi(options: EcsApiOptions): EcsApi {
     ...(config.backendHost ? { endpoint: backendEndpoint(config.backendHost) } : {}),
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 3,
+    // Pinned: AWS_DEFAULTS_MODE=auto in the host's environment would make the SDK ask IMDS about the instance.
+    defaultsMode: 'legacy',
     requestHandler: new NodeHttpHandler({
       httpsAgent,
       connectionTimeout: ECS_CONNECT_TIMEOUT_MS,
