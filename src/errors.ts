@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'DependencyError',
   'DryRunMutationError',
   'QueueFullError',
+  'EcsApiError',
   'InternalError',
   'AcsMessageError',
   'AcsConnectionError',
@@ -171,6 +172,13 @@ export const TaskValidationError = define('TaskValidationError', 'terminal');
 export const DependencyError = define('DependencyError', 'terminal');
 export const DryRunMutationError = define('DryRunMutationError', 'terminal');
 export const QueueFullError = define('QueueFullError', 'throttled');
+/**
+ * An ECS API call failed. The class follows the service's answer: throttling → throttled, a server fault or
+ * no answer → transient, a client fault (bad parameters, missing cluster) → terminal. `context.operation` and
+ * `context.serviceCode` (the exception name, e.g. `InvalidParameterException`) say which call and why.
+ */
+export const EcsApiError = define('EcsApiError', 'transient');
+export type EcsApiError = InstanceType<typeof EcsApiError>;
 export const InternalError = define('InternalError', 'transient');
 /** An ACS frame or message the agent cannot use (undecodable, oversized, invalid): it is logged and dropped, never retried. */
 export const AcsMessageError = define('AcsMessageError', 'terminal');
@@ -200,6 +208,7 @@ export const ERROR_CONSTRUCTORS = {
   DependencyError,
   DryRunMutationError,
   QueueFullError,
+  EcsApiError,
   InternalError,
   AcsMessageError,
   AcsConnectionError,

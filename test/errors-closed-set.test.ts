@@ -37,6 +37,7 @@ const EXPECTED: Record<ErrorCode, { errorClass: ErrorClass; exitCode: 1 | 5 }> =
   DependencyError: { errorClass: 'terminal', exitCode: 1 },
   DryRunMutationError: { errorClass: 'terminal', exitCode: 1 },
   QueueFullError: { errorClass: 'throttled', exitCode: 1 },
+  EcsApiError: { errorClass: 'transient', exitCode: 1 },
   InternalError: { errorClass: 'transient', exitCode: 1 },
   AcsMessageError: { errorClass: 'terminal', exitCode: 1 },
   AcsConnectionError: { errorClass: 'transient', exitCode: 1 },

@@ -41,6 +41,8 @@ export const EXIT_POLICY: Readonly<Record<ErrorCode, 'always' | 'when-terminal' 
   DependencyError: 'never',
   DryRunMutationError: 'never',
   QueueFullError: 'never',
+  // Registration decides terminal vs recoverable itself (AgentStartError); a call failing later is of the moment.
+  EcsApiError: 'never',
   InternalError: 'never',
   AcsMessageError: 'never',
   AcsConnectionError: 'never',

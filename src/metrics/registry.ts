@@ -11,6 +11,7 @@ import { InternalError } from '../errors.js';
 import { type AcsFamilies, createAcsFamilies } from './acs.js';
 import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
+import { createEcsApiFamilies, type EcsApiFamilies } from './ecs-api.js';
 import {
   createReconcileFamilies,
   type LoopMetricsSpec,
@@ -32,6 +33,8 @@ export interface MetricsRegistry {
   readonly reconcile: ReconcileFamilies;
   /** Docker Engine API calls (`ecs_agent_docker_operations_total`, `…_duration_seconds`). */
   readonly docker: DockerFamilies;
+  /** ECS API calls (`ecs_agent_ecs_api_calls_total{operation,result}`, `…_call_duration_seconds`). */
+  readonly ecsApi: EcsApiFamilies;
   /** `ecs_agent_store_write_errors_total{reason}`: desired-state writes that failed and will be retried. */
   readonly storeWriteErrors: Counter<'reason'>;
   /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
@@ -67,6 +70,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const workqueue = createWorkQueueFamilies(registry);
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
+  const ecsApi = createEcsApiFamilies(registry);
   const admission = createAdmissionFamilies(registry);
   const acs = createAcsFamilies(registry);
   const loops: string[] = [];
@@ -112,6 +116,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     workqueue,
     reconcile,
     docker,
+    ecsApi,
     admission,
     acs,
     storeWriteErrors,
