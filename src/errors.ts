@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'DockerTimeoutError',
   'DockerApiError',
   'CannotPullContainerError',
+  'CannotPullECRContainerError',
   'CannotCreateContainerError',
   'CannotStartContainerError',
   'CannotStopContainerError',
@@ -161,6 +162,12 @@ export const StoreCorruptError = define('StoreCorruptError', 'terminal');
 export const DockerTimeoutError = define('DockerTimeoutError', 'transient');
 export const DockerApiError = define('DockerApiError', 'transient');
 export const CannotPullContainerError = define('CannotPullContainerError', 'terminal');
+/**
+ * ECR credentials could not be had for a pull (no execution-role credentials, GetAuthorizationToken refused).
+ * Upstream's error of that name does not retry (`Retry() false`); a throttled or failed ECR call is raised
+ * with `errorClass: 'transient'` instead, so the runtime retries it with backoff.
+ */
+export const CannotPullECRContainerError = define('CannotPullECRContainerError', 'terminal');
 export const CannotCreateContainerError = define('CannotCreateContainerError', 'terminal');
 export const CannotStartContainerError = define('CannotStartContainerError', 'terminal');
 export const CannotStopContainerError = define('CannotStopContainerError', 'transient');
@@ -197,6 +204,7 @@ export const ERROR_CONSTRUCTORS = {
   DockerTimeoutError,
   DockerApiError,
   CannotPullContainerError,
+  CannotPullECRContainerError,
   CannotCreateContainerError,
   CannotStartContainerError,
   CannotStopContainerError,

@@ -26,6 +26,7 @@ const EXPECTED: Record<ErrorCode, { errorClass: ErrorClass; exitCode: 1 | 5 }> =
   DockerTimeoutError: { errorClass: 'transient', exitCode: 1 },
   DockerApiError: { errorClass: 'transient', exitCode: 1 },
   CannotPullContainerError: { errorClass: 'terminal', exitCode: 1 },
+  CannotPullECRContainerError: { errorClass: 'terminal', exitCode: 1 },
   CannotCreateContainerError: { errorClass: 'terminal', exitCode: 1 },
   CannotStartContainerError: { errorClass: 'terminal', exitCode: 1 },
   CannotStopContainerError: { errorClass: 'transient', exitCode: 1 },

@@ -30,6 +30,7 @@ export const EXIT_POLICY: Readonly<Record<ErrorCode, 'always' | 'when-terminal' 
   DockerTimeoutError: 'never',
   DockerApiError: 'never',
   CannotPullContainerError: 'never',
+  CannotPullECRContainerError: 'never',
   CannotCreateContainerError: 'never',
   CannotStartContainerError: 'never',
   CannotStopContainerError: 'never',
