@@ -24,7 +24,7 @@ export function ecsStateChangeSink(deps: EcsStateChangeSinkDeps): StateChangeSin
   const { api, cluster, logger } = deps;
 
   function send(entry: OutboxEntry): Promise<void> {
-    if (entry.kind === 'task') return api.submitTaskStateChange(taskStateChangeRequest(cluster, entry.payload));
+    if (entry.kind !== 'attachment') return api.submitTaskStateChange(taskStateChangeRequest(cluster, entry.payload));
     const request = attachmentChangeRequest(cluster, entry.payload);
     return request.operation === 'SubmitTaskStateChange'
       ? api.submitTaskStateChange(request.input)

@@ -391,6 +391,11 @@ export class SqliteStore implements DesiredStateStore {
     return row === undefined ? undefined : rows.rowToOutbox(row);
   }
 
+  outboxEntriesForTask(taskArn: string, limit: number): OutboxEntry[] {
+    if (!Number.isSafeInteger(limit) || limit <= 0) return [];
+    return this.#sql.outboxForTask.all(taskArn, limit).map(rows.rowToOutbox);
+  }
+
   outboxDepth(): number {
     return this.#sql.countOutbox.get()?.depth ?? 0;
   }
