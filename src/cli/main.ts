@@ -86,6 +86,9 @@ async function runAgent(loaded: ReturnType<typeof loadConfig>): Promise<number> 
     return exitCodeFor(error);
   }
   for (const warning of loaded.warnings) logger.warn(warning);
+  // ECS mode loads the AWS SDK, which warns at every start that its later releases need Node 22; the pinned
+  // release runs on Node 20 (notes/toolchain.md), so the warning would only be noise in the agent's log.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const { startAgent } = await import('../agent/agent.js');
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {

@@ -3,8 +3,8 @@
  * each task's oldest entry is its head; heads of different tasks are submitted concurrently (at most 10, as
  * upstream's semaphore), and a task whose head is rejected backs off (1 s → 30 s, ×1.3, 20 % jitter) without
  * holding back any other task. An entry is acked — and the task's/containers' sent status advanced — only
- * after the sink accepted it. In local mode the sink is the log; the control-plane issue plugs
- * SubmitTaskStateChange in behind the same interface.
+ * after the sink accepted it. In local mode the sink is the log; in ECS mode it is SubmitTaskStateChange
+ * (task-state-sink.ts, which adds `cluster` and applies upstream's drop rules).
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/types.js';

@@ -164,6 +164,9 @@ export async function verifySigV4(
     service,
     region: config.region,
     sha256: Sha256,
+    // Left on, the signer would add (and sign) an x-amz-content-sha256 header the client never sent — the ACS
+    // upgrade carries none (fact sheet 2.2) — and every such signature would look wrong.
+    applyChecksum: auth.signedHeaders.includes('x-amz-content-sha256'),
     credentials: {
       accessKeyId: config.accessKeyId,
       secretAccessKey: config.secretAccessKey,
