@@ -107,7 +107,20 @@ async function startedPair(t: ExecutionContext, timeoutMs: number): Promise<EcsP
   t.timeout(timeoutMs);
   // Acks may take a while on a loaded machine, and across dropped sockets (the simulator redelivers).
   const pair = await createEcsPair({ sim: { ackTimeoutMs: WAIT_MS } });
-  t.teardown(() => pair.close());
+  t.teardown(async () => {
+    // A failed exactly-once check is read against what the backend received and what the agent planned.
+    if (!t.passed) {
+      t.log(JSON.stringify(pair.sim.taskStateChanges(), null, 1));
+      t.log(
+        pair.agent
+          .logs()
+          .split('\n')
+          .filter((line) => /"msg":"planned".*report /.test(line))
+          .join('\n'),
+      );
+    }
+    await pair.close();
+  });
   await pair.agent.start();
   await pair.sim.waitForConnection(1, WAIT_MS);
   return pair;
