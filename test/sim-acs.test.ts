@@ -284,6 +284,33 @@ test('a deactivated instance and rejectConnections answer the bodies asked for',
   }
 });
 
+test('heal ends an outage: queued connection rejections and API faults are forgotten', async (t) => {
+  const { sim, arn } = await registeredSim();
+  try {
+    sim.faults.rejectConnections(1000);
+    sim.faults.serverError('*', 1000);
+    const refused = await connect(sim, acsQuery(sim, arn));
+    t.false(refused.ok, 'refused while the outage lasts');
+    const client = new ECSClient({
+      endpoint: sim.url,
+      region: sim.settings.region,
+      credentials: sim.credentials,
+      maxAttempts: 1,
+    });
+    await t.throwsAsync(client.send(new RegisterContainerInstanceCommand({ cluster: 'default' })), {
+      name: 'ServerException',
+    });
+    sim.faults.heal();
+    const accepted = await connect(sim, acsQuery(sim, arn));
+    t.true(accepted.ok, 'accepted once healed');
+    if (accepted.ok) accepted.agent.socket.close();
+    t.truthy(await client.send(new RegisterContainerInstanceCommand({ cluster: 'default' })));
+    t.is(sim.upgradeRejections().length, 1);
+  } finally {
+    await sim.close();
+  }
+});
+
 test('heartbeats arrive on the heartbeat interval and their acks are counted', async (t) => {
   const { sim, agent } = await connected({ heartbeatIntervalMs: 50 });
   try {

@@ -67,6 +67,11 @@ export class AcsServer {
     for (let i = 0; i < count; i++) this.pendingRejections.push({ body: text, statusCode });
   }
 
+  /** Forgets the upgrades `rejectConnections` still had queued: the next connect is checked normally. */
+  clearRejections(): void {
+    this.pendingRejections = [];
+  }
+
   /**
    * Acks from the agent count only `ms` after they arrive (so `sendPayload` resolves that much later and a
    * socket dropped meanwhile makes the message redelivered), and the simulator's own TaskStopVerificationAck

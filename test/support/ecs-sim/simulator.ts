@@ -53,6 +53,11 @@ export interface SimulatorFaults {
   invalidParameter(operation: FaultOperation, count?: number): void;
   clientError(operation: FaultOperation, count?: number): void;
   rejectConnections(count: number, body?: string | Record<string, string>, statusCode?: number): void;
+  /**
+   * Ends an outage: forgets every API fault and connection rejection still queued, so a test can make the
+   * backend unreachable "for a while" (a large count) and decide when it is back rather than guess a count.
+   */
+  heal(): void;
 }
 
 export class EcsSimulator {
@@ -81,6 +86,10 @@ export class EcsSimulator {
       invalidParameter: (op, count) => api.invalidParameter(op, count),
       clientError: (op, count) => api.clientError(op, count),
       rejectConnections: (count, body, statusCode) => acs.rejectConnections(count, body, statusCode),
+      heal: () => {
+        api.clear();
+        acs.clearRejections();
+      },
     };
     server.on('request', (req, res) => {
       void handleApiRequest(req, res, {
