@@ -19,6 +19,7 @@ import type {
   TaskSpec,
   VolumeSpec,
 } from '../../model/task.js';
+import { dockerVolumeSpec } from '../../model/task.js';
 import { checkTaskPolicy, type TaskPolicy } from '../../model/task-policy.js';
 import type { AcsContainer, AcsTask, AcsVolume } from './model.js';
 
@@ -163,16 +164,7 @@ function volumeSpec(v: AcsVolume, attached: Map<string, string>): VolumeSpec {
     return sourcePath ? { name: v.name, type: 'host', sourcePath } : { name: v.name, type: 'host' };
   }
   if (type === 'docker') {
-    const docker = v.dockerVolumeConfiguration ?? {};
-    return {
-      name: v.name,
-      type: 'docker',
-      scope: docker.scope ?? 'task',
-      autoprovision: docker.autoprovision ?? false,
-      driver: docker.driver ?? 'local',
-      driverOpts: { ...(docker.driverOpts ?? {}) },
-      labels: { ...(docker.labels ?? {}) },
-    };
+    return dockerVolumeSpec(v.name, v.dockerVolumeConfiguration ?? {});
   }
   return { name: v.name, type: 'unsupported', originalType: type };
 }
