@@ -1,7 +1,10 @@
 /** The other ACS handlers (fact sheet 2.4, 2.6): manifest and stop verification, credentials, ENIs, updates, notices. */
 import test from 'ava';
+import { capabilityAttributes } from '../src/ecs/capabilities.js';
+import { ATTACHMENT_CAPABILITIES } from '../src/sources/acs/handlers/resource-attachment.js';
 import { UPDATES_DISABLED_REASON } from '../src/sources/acs/handlers/update.js';
 import { acsTask, CLUSTER_ARN, harness, INSTANCE_ARN, payload, roleCredentials, taskArn } from './acs-helpers.js';
+import { ecsConfig } from './ecs-fixtures.js';
 
 const addressed = { clusterArn: CLUSTER_ARN, containerInstanceArn: INSTANCE_ARN };
 const ack = (messageId: string) => ({
@@ -203,4 +206,54 @@ test('close, error, exceptions, unknown types and garbage are logged and dropped
   t.true(messages.includes('undecodable ACS frame dropped'));
   t.true(messages.includes('ACS message of an unknown type dropped'));
   t.true(messages.includes('ACS sent an exception'));
+});
+
+test('ConfirmAttachmentMessage: a warning names the attachment and the capability not advertised; no ack', (t) => {
+  const h = harness(t);
+  const attachmentArn = 'arn:aws:ecs:us-east-1:111122223333:attachment/1b5f-ebs';
+  const confirm = (messageId: string, attachmentType: string) => ({
+    type: 'ConfirmAttachmentMessage',
+    message: {
+      ...addressed,
+      messageId,
+      taskArn: taskArn('with-volume'),
+      waitTimeoutMs: 0,
+      attachment: {
+        attachmentArn,
+        attachmentType,
+        attachmentProperties: [
+          { name: 'volumeName', value: 'data' },
+          { name: 'volumeId', value: 'vol-0123' },
+        ],
+      },
+    },
+  });
+  h.frame(confirm('att-ebs', 'amazonebs'));
+  h.frame(confirm('att-s3', 's3files'));
+  h.frame(confirm('att-legacy', 'ElasticBlockStorage'));
+  t.deepEqual(h.sent, [], 'nothing is acked: the agent did not take the attachment on');
+  const warnings = h.log.lines.filter((l) => l.level === 'warn');
+  t.is(warnings.length, 3);
+  t.regex(warnings[0]?.msg ?? '', /"amazonebs".*does not advertise ecs\.capability\.storage\.ebs-task-volume-attach/);
+  t.like(warnings[0]?.fields, {
+    messageId: 'att-ebs',
+    attachmentArn,
+    attachmentType: 'amazonebs',
+    capability: 'ecs.capability.storage.ebs-task-volume-attach',
+    taskArn: taskArn('with-volume'),
+    volumeName: 'data',
+  });
+  t.regex(warnings[1]?.msg ?? '', /does not advertise ecs\.capability\.storage\.s3-files/);
+  t.regex(warnings[2]?.msg ?? '', /"ElasticBlockStorage", which this agent does not support/);
+  t.is(warnings[2]?.fields['capability'], undefined);
+});
+
+test('the capabilities that invite resource attachments are never registered', (t) => {
+  const everything = ecsConfig({
+    ECS_AVAILABLE_LOGGING_DRIVERS: '["json-file","awslogs"]',
+    ECS_SELINUX_CAPABLE: 'true',
+    ECS_APPARMOR_CAPABLE: 'true',
+  });
+  const names = capabilityAttributes(everything, { apiVersion: '1.41', taskCgroupEnabled: true }).map((a) => a.name);
+  for (const capability of Object.values(ATTACHMENT_CAPABILITIES)) t.false(names.includes(capability), capability);
 });

@@ -129,6 +129,34 @@ test('an unusable task is reported STOPPED with the UnrecogniedTaskError reason;
   t.deepEqual(h.sent, [], 'no ack');
 });
 
+test('an unusable update of a task already here stops it with the reason instead of reporting it early', (t) => {
+  const h = harness(t);
+  h.frame(payload([acsTask('known')]));
+  t.is(h.store.getTask(taskArn('known'))?.desiredStatus, 'RUNNING');
+  h.sent.length = 0;
+  const broken = acsTask('known', {
+    version: '4',
+    containers: [{ name: 'app', image: 'x', overrides: '{"command":"not-a-list"}' }],
+  });
+  h.frame(payload([broken], { messageId: 'm-2' }));
+  const task = h.store.getTask(taskArn('known'));
+  const reason = `${UNRECOGNIZED_TASK_REASON_PREFIX}containers[0].overrides.command: must be an array of strings`;
+  t.is(task?.desiredStatus, 'STOPPED', 'the loops stop what the backend is told is stopped');
+  t.is(task?.reason, reason, 'the STOPPED report the loops make carries the reason');
+  t.true(
+    h.store.listContainers(taskArn('known')).every((c) => c.desiredStatus === 'STOPPED'),
+    'its containers are to stop too',
+  );
+  t.deepEqual(h.store.peekOutbox(10), [], 'no container-less STOPPED ahead of the real one');
+  t.deepEqual(h.sent, [], 'no ack');
+  t.is(task?.version, '3', 'the unusable definition replaced nothing');
+
+  // ACS sends the unacked message again: nothing changes and nothing is reported twice.
+  h.frame(payload([broken], { messageId: 'm-2' }));
+  t.deepEqual(h.store.peekOutbox(10), []);
+  t.deepEqual(h.sent, []);
+});
+
 test('schema errors and task policy refusals name the field', (t) => {
   const h = harness(t, { policy: { disablePrivileged: true, allowSensitiveHostMounts: false } });
   h.frame(

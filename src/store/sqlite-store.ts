@@ -178,7 +178,8 @@ export class SqliteStore implements DesiredStateStore {
     const desiredStatus = raisedTaskStatus(task.desiredStatus, status);
     if (desiredStatus === task.desiredStatus) return false;
     const next: TaskRecord = { ...task, desiredStatus };
-    if (reason !== undefined && task.reason === undefined) next.reason = reason;
+    // An empty reason is none (the containers loop clears a wait note to ''), so a real reason still lands.
+    if (reason !== undefined && (task.reason === undefined || task.reason === '')) next.reason = reason;
     const taskRow = rows.taskToRow(next, current.spec);
     this.#sql.updateTask.run(taskRow);
     this.#writes.touch('tasks', arn);

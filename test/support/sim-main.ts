@@ -4,12 +4,14 @@
  * definition files into ACS payloads: a file added (or changed) starts a task, a file removed stops it.
  *
  *   node dist/test/support/sim-main.js [--port 4600] [--tasks-dir examples/tasks] [--cluster default]
+ *                                      [--tls-cert cert.pem --tls-key key.pem]
  *
+ * With a certificate and key it serves HTTPS and WSS (start the agent with `-k` for a self-signed one).
  * ECS_SIM_PORT, ECS_SIM_TASKS_DIR and ECS_SIM_CLUSTER are read when the flags are absent. Every API call,
  * ACS frame and connection is logged as one JSON line on stdout.
  */
 import { createHash } from 'node:crypto';
-import { watch } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -137,6 +139,8 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'tasks-dir': { type: 'string' },
       cluster: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
   const port = Number(values.port ?? process.env['ECS_SIM_PORT'] ?? 4600);
@@ -145,7 +149,14 @@ async function main(): Promise<void> {
   const tasksDir = resolve(values['tasks-dir'] ?? process.env['ECS_SIM_TASKS_DIR'] ?? 'examples/tasks');
   const cluster = values.cluster ?? process.env['ECS_SIM_CLUSTER'] ?? 'default';
   const logger = lineLogger({ component: 'ecs-sim' });
-  const sim = await startEcsSimulator({ port, cluster, logger });
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  const tls =
+    certFile === undefined || keyFile === undefined
+      ? undefined
+      : { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  const sim = await startEcsSimulator({ port, cluster, logger, ...(tls === undefined ? {} : { tls }) });
 
   const env = {
     ECS_BACKEND_HOST: sim.url,
@@ -159,6 +170,7 @@ async function main(): Promise<void> {
   process.stderr.write(`ECS simulator on ${sim.url} (ACS ${sim.acsUrl}); tasks from ${tasksDir}\n`);
   process.stderr.write('Point an agent at it with:\n');
   for (const [key, value] of Object.entries(env)) process.stderr.write(`  export ${key}=${value}\n`);
+  if (tls !== undefined) process.stderr.write('and start it with -k unless it trusts the certificate.\n');
 
   new TaskDirectoryFeed(sim, tasksDir, logger).start();
   const stop = (): void => {

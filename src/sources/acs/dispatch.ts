@@ -11,8 +11,9 @@ import { handleCredentials } from './handlers/credentials.js';
 import { handleAttachInstanceEnis, handleAttachTaskEnis } from './handlers/eni.js';
 import { handleHeartbeat } from './handlers/heartbeat.js';
 import { handleStopVerificationAck, handleTaskManifest } from './handlers/manifest.js';
-import { handleConfirmAttachment, handleException, handleNotice } from './handlers/notices.js';
+import { handleException, handleNotice } from './handlers/notices.js';
 import { handlePayload } from './handlers/payload.js';
+import { handleConfirmAttachment } from './handlers/resource-attachment.js';
 import { handleUpdate } from './handlers/update.js';
 import { type AcsMessageType, type AcsMessageTypeLabel, isAcsMessageType, messageTypeLabel } from './message-types.js';
 import type {

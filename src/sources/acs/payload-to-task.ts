@@ -7,7 +7,8 @@
  *     provide, become `unsupported` so the task fails with the same clear reason as a local one would;
  *   - the host's task policy (task-policy.ts) applies exactly as for the local source.
  * Anything unusable throws a TaskValidationError naming the field; the payload handler reports the task
- * STOPPED with upstream's `UnrecogniedTaskError` reason and withholds the ack.
+ * STOPPED (or, for a task already here, stops it) with upstream's `UnrecogniedTaskError` reason and
+ * withholds the ack.
  */
 import { TaskValidationError } from '../../errors.js';
 import { parseTaskDesiredStatus } from '../../model/status.js';

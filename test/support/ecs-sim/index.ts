@@ -13,7 +13,13 @@ export {
   type TaskDefinitionLike,
 } from './acs-task.js';
 export { SimClosedError, SimError, SimNackError, SimTimeoutError, SimUsageError } from './errors.js';
-export { type EcrAuthOptions, type EcsSimulatorOptions, SIM_DEFAULTS, type SimSettings } from './options.js';
+export {
+  type EcrAuthOptions,
+  type EcsSimulatorOptions,
+  SIM_DEFAULTS,
+  type SimSettings,
+  type SimTlsOptions,
+} from './options.js';
 export type {
   AcsConnection,
   AgentFrame,
@@ -28,6 +34,7 @@ export {
   EcsSimulator,
   type ManifestOptions,
   type SendOptions,
+  type SimServer,
   type SimulatorFaults,
   startEcsSimulator,
 } from './simulator.js';

@@ -2,6 +2,7 @@
  * The simulator's options, compiled once into a frozen settings object with defaults filled in. The
  * defaults are loopback-only test values: nothing here is a real account, key or endpoint.
  */
+import type { SecureVersion } from 'node:tls';
 import { type Logger, silentLogger } from '../../../src/logging/types.js';
 import { SimUsageError } from './errors.js';
 
@@ -13,6 +14,21 @@ export interface EcrAuthOptions {
   proxyEndpoint?: string;
   /** How long a token is valid; ECR's own tokens last 12 h. */
   tokenTtlMs?: number;
+}
+
+/**
+ * Serve the API and `/ws` over HTTPS/WSS. DiscoverPollEndpoint then answers `https://…`, which an agent turns
+ * into `wss://…` (fact sheet 2.1). The protocol bounds and ciphers pass straight to Node's TLS server, so a
+ * test can offer exactly what it wants to see refused (e.g. TLS 1.1 only; OpenSSL 3 needs `@SECLEVEL=0` in
+ * `ciphers` before it will speak anything below 1.2).
+ */
+export interface SimTlsOptions {
+  /** PEM certificate (chain) and key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+  ciphers?: string;
 }
 
 export interface EcsSimulatorOptions {
@@ -42,6 +58,8 @@ export interface EcsSimulatorOptions {
   logger?: Logger;
   /** Listen port on 127.0.0.1; default 0 (random). */
   port?: number;
+  /** HTTPS and WSS instead of HTTP and WS; default off. */
+  tls?: SimTlsOptions;
 }
 
 export interface SimSettings {
@@ -59,6 +77,7 @@ export interface SimSettings {
   readonly ecr: Readonly<Required<EcrAuthOptions>>;
   readonly logger: Logger;
   readonly port: number;
+  readonly tls?: Readonly<SimTlsOptions>;
 }
 
 export const SIM_DEFAULTS = Object.freeze({
@@ -103,5 +122,6 @@ export function compileOptions(options: EcsSimulatorOptions = {}): SimSettings {
     }),
     logger: options.logger ?? silentLogger,
     port: options.port ?? 0,
+    ...(options.tls === undefined ? {} : { tls: Object.freeze({ ...options.tls }) }),
   });
 }

@@ -3,7 +3,8 @@
  * `POST /` and the ACS WebSocket on `/ws`, over one shared state that tests read and wait on.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ManifestEntry, RoleCredentials, RoleType } from './acs-messages.js';
 import { AcsServer, type UpgradeRejection } from './acs-server.js';
@@ -60,17 +61,21 @@ export interface SimulatorFaults {
   heal(): void;
 }
 
+/** Plain HTTP, or HTTPS when the simulator was started with `tls`; both serve `request` and `upgrade` alike. */
+export type SimServer = HttpServer | HttpsServer;
+
 export class EcsSimulator {
   readonly state: SimState;
   readonly faults: SimulatorFaults;
   private readonly apiFaults = new ApiFaults();
   private readonly acs: AcsServer;
+  private readonly tlsFailures: string[] = [];
   private seqNum = 0;
   private lastTimeline = 0;
 
   constructor(
     readonly settings: SimSettings,
-    private readonly server: Server,
+    private readonly server: SimServer,
     private readonly nowMs: () => number = Date.now,
   ) {
     this.state = new SimState(settings.clusters);
@@ -109,14 +114,14 @@ export class EcsSimulator {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** `http://127.0.0.1:<port>`: the ECS (and ECR) endpoint, and `ECS_BACKEND_HOST`. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`): the ECS (and ECR) endpoint, and `ECS_BACKEND_HOST`. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.settings.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`;
   }
 
   /** The ACS URL an agent builds from DiscoverPollEndpoint's answer (fact sheet 2.1), without the query. */
   get acsUrl(): string {
-    return `ws://127.0.0.1:${this.port}/ws`;
+    return `${this.settings.tls === undefined ? 'ws' : 'wss'}://127.0.0.1:${this.port}/ws`;
   }
 
   get credentials(): { accessKeyId: string; secretAccessKey: string } {
@@ -135,6 +140,18 @@ export class EcsSimulator {
 
   connections(): AcsConnection[] {
     return [...this.state.connections];
+  }
+
+  /** TLS handshakes that failed on this server (with `tls`), as the server saw them: `<code>: <message>`. */
+  tlsHandshakeFailures(): string[] {
+    return [...this.tlsFailures];
+  }
+
+  /** Called by the HTTPS server when a client's handshake fails (a refused certificate, no common protocol). */
+  recordTlsFailure(error: Error & { code?: string }): void {
+    this.tlsFailures.push(`${error.code ?? 'ERR'}: ${error.message.trim()}`);
+    this.settings.logger.info('tls handshake failed', { error: error.message.trim() });
+    this.state.changed();
   }
 
   upgradeRejections(): UpgradeRejection[] {
@@ -349,8 +366,13 @@ export class EcsSimulator {
 
 export async function startEcsSimulator(options: EcsSimulatorOptions = {}): Promise<EcsSimulator> {
   const settings = compileOptions(options);
-  const server = createServer();
+  const server: SimServer = settings.tls === undefined ? createHttpServer() : createHttpsServer({ ...settings.tls });
   const simulator = new EcsSimulator(settings, server);
+  if (settings.tls !== undefined) {
+    (server as HttpsServer).on('tlsClientError', (error: Error & { code?: string }) =>
+      simulator.recordTlsFailure(error),
+    );
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, '127.0.0.1', () => {

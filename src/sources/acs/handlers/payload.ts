@@ -3,9 +3,18 @@
  *
  *  1. The message was validated (its messageId, clusterArn and containerInstanceArn present) before this
  *     runs; a message without tasks is logged and not acked, as upstream.
- *  2. Each task is validated and converted on its own. An unusable task is reported STOPPED with upstream's
- *     reason `UnrecogniedTaskError: Error loading task - <error>` (the typo is upstream's and is kept, since
- *     backends and dashboards may match it), and the message is then **not** acked.
+ *  2. Each task is validated and converted on its own. An unusable task gets upstream's reason
+ *     `UnrecogniedTaskError: Error loading task - <error>` (the typo is upstream's and is kept, since
+ *     backends and dashboards may match it), and the message is then **not** acked. What happens to the
+ *     task depends on whether this agent already runs it:
+ *       - unknown ARN: nothing runs, so a STOPPED change with that reason is reported at once (upstream's
+ *         handleInvalidTask);
+ *       - known ARN (an update of a task already here): its desired status is raised to STOPPED with that
+ *         reason, and the loops stop its containers and report STOPPED — with exit codes — once they are
+ *         down. Upstream reports STOPPED at once and keeps running the task ("it brings down the containers
+ *         too" says its comment, but nothing tells its engine), which leaves the backend believing a task is
+ *         gone while its containers still hold the host's ports and memory; ecsd makes the report true
+ *         instead of early, and sends no second, container-less STOPPED ahead of the real one.
  *  3. Everything — tasks whose desired status is STOPPED first, then the others; the STOPPED reports of
  *     unusable tasks; a raised sequence number — is written in ONE store transaction, so a crash or a failed
  *     write never leaves part of a payload. Desired status only moves forward (`putDesiredTask`), so a
@@ -39,14 +48,14 @@ export function handlePayload(ctx: HandlerContext, message: PayloadMessage): voi
     return;
   }
   const accepted: Accepted[] = [];
-  const rejected: NewOutboxEntry[] = [];
+  const rejected: Rejected[] = [];
   tasks.forEach((raw, index) => {
     const outcome = acceptTask(ctx, raw, index);
     if ('spec' in outcome) {
       accepted.push(outcome);
       return;
     }
-    log.warn('ACS payload task is unusable; reporting it STOPPED and not acknowledging the message', {
+    log.warn('ACS payload task is unusable; stopping it and not acknowledging the message', {
       index,
       taskArn: outcome.taskArn,
       error: outcome.error,
@@ -56,16 +65,7 @@ export function handlePayload(ctx: HandlerContext, message: PayloadMessage): voi
       log.crit('ACS payload task has no ARN', { index });
       return;
     }
-    rejected.push({
-      taskArn: outcome.taskArn,
-      kind: 'task',
-      payload: {
-        task: outcome.taskArn,
-        status: 'STOPPED',
-        reason: `${UNRECOGNIZED_TASK_REASON_PREFIX}${outcome.error}`,
-        containers: [],
-      },
-    });
+    rejected.push({ taskArn: outcome.taskArn, reason: `${UNRECOGNIZED_TASK_REASON_PREFIX}${outcome.error}` });
   });
 
   // Stops first: a start must never be applied ahead of a stop of the same sequence (upstream's ordering).
@@ -74,10 +74,17 @@ export function handlePayload(ctx: HandlerContext, message: PayloadMessage): voi
     ...accepted.filter((a) => a.spec.desiredStatus !== 'STOPPED'),
   ];
   let changed = 0;
+  let stoppedKnown = 0;
   try {
     ctx.store.transaction(() => {
       for (const { spec } of ordered) if (ctx.store.putDesiredTask(spec)) changed++;
-      if (rejected.length > 0) ctx.store.appendOutbox(rejected);
+      // Decided inside the transaction, so the task cannot appear or go between the look-up and the write.
+      const reports: NewOutboxEntry[] = [];
+      for (const { taskArn, reason } of rejected) {
+        if (ctx.store.getTask(taskArn) === undefined) reports.push(stoppedReport(taskArn, reason));
+        else if (ctx.store.raiseTaskDesiredStatus(taskArn, 'STOPPED', reason)) stoppedKnown++;
+      }
+      if (reports.length > 0) ctx.store.appendOutbox(reports);
       if (message.seqNum !== undefined && message.seqNum > ctx.store.getSequenceNumber()) {
         ctx.store.setSequenceNumber(message.seqNum);
       }
@@ -113,6 +120,7 @@ export function handlePayload(ctx: HandlerContext, message: PayloadMessage): voi
     tasks: tasks.length,
     changed,
     rejected: rejected.length,
+    stoppedKnown,
     seqNum: message.seqNum,
     acked: allHandled,
   });
@@ -127,7 +135,18 @@ export function handlePayload(ctx: HandlerContext, message: PayloadMessage): voi
   }
 }
 
+/** An unusable task with an ARN: what it is stopped or reported STOPPED with. */
+interface Rejected {
+  taskArn: string;
+  reason: string;
+}
+
 type TaskOutcome = Accepted | { taskArn?: string; error: string };
+
+/** The immediate STOPPED of a task this agent never ran: no containers to report (upstream sends an empty task). */
+function stoppedReport(taskArn: string, reason: string): NewOutboxEntry {
+  return { taskArn, kind: 'task', payload: { task: taskArn, status: 'STOPPED', reason, containers: [] } };
+}
 
 function acceptTask(ctx: HandlerContext, raw: unknown, index: number): TaskOutcome {
   const value = withoutNulls(raw);
