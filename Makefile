@@ -5,7 +5,7 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 DATA_DIR ?= $(CURDIR)/.ecsd/data
 TASKS_DIR ?= $(CURDIR)/examples/tasks
 
-.PHONY: all deps docker build lint test test-unit run bench clean
+.PHONY: all deps docker build lint test test-unit run sim bench clean
 
 all: build
 
@@ -37,9 +37,15 @@ run: deps docker build
 	ECS_DATADIR=$(DATA_DIR) ECS_CLUSTER=$${ECS_CLUSTER:-local} \
 		./dist/src/cli/main.js --tasks-dir $(TASKS_DIR)
 
+# A loopback ECS backend (the test simulator) for running the agent in ECS mode without AWS; it prints the
+# environment to start the agent with and sends a PayloadMessage for each task definition in TASKS_DIR.
+sim: deps build
+	@node dist/test/support/sim-main.js --port $${ECS_SIM_PORT:-4600} --tasks-dir $(TASKS_DIR)
+
 bench: deps docker build
 	@node dist/bench/containers-bench.js
 	@node dist/bench/images-bench.js
+	@node dist/bench/ecs-bench.js
 
 clean:
 	rm -rf dist .ecsd

@@ -4,14 +4,18 @@
  * dockerode script at the same concurrency, before, between and after the agent's rounds. Prints numbers;
  * asserts nothing (targets are in the issue and the README).
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import PQueue from 'p-queue';
-import { buildCreateBody, dockerContainerName, stableNameSuffix } from '../reconcilers/containers/create-body.js';
-import { type TaskDefinition, taskDefinitionToTaskSpec } from '../src/sources/local/index.js';
+import type { TaskDefinition } from '../src/sources/local/index.js';
 import { openStoreReadOnly } from '../src/store/index.js';
 import { AgentProcess, TEST_IMAGE } from '../test/helpers/agent-process.js';
+import { counterBy, cpuSeconds, cpuTimes, diff, dockerCalls, peakRssMiB, percentile, total } from './agent-stats.js';
+import {
+  benchTaskDefinition,
+  directCreateBody,
+  benchDirect as directRun,
+  removeForcibly,
+  type Timings,
+} from './direct-baseline.js';
 
 const N = Number(process.env['BENCH_TASKS'] ?? 50);
 const CONCURRENCY = 10;
@@ -24,30 +28,6 @@ const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 2));
 // Issue 9's extra scenarios: the mass stop of SIGTERM-ignoring tasks, and the 200-task launch storm (0: off).
 const MASS_STOP_N = Number(process.env['BENCH_MASS_STOP_TASKS'] ?? 30);
 const BIG_N = Number(process.env['BENCH_BIG_TASKS'] ?? 200);
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-
-function cpuTimes(pid: number): { user: number; system: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
-}
-
-/**
- * CPU time of all of `pid`'s threads, in seconds, from the scheduler's nanosecond counters: the clock-tick
- * counts of /proc/<pid>/stat step by 10 ms, too coarse for the short spans measured here. (A thread that
- * exits takes its time with it; the agent's threads live as long as it does.)
- */
-function cpuSeconds(pid: number): number {
-  let nanoseconds = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      nanoseconds += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // The thread exited between the listing and the read.
-    }
-  }
-  return nanoseconds / 1e9;
-}
-
 /**
  * The bench reads Docker-call and reconcile counts from the agent's /metrics. Each scrape costs the agent
  * CPU (the registry is serialised), which is the bench's doing, not the start+stop's: scrapes made inside
@@ -68,63 +48,7 @@ class ScrapeMeter {
   }
 }
 
-function peakRssMiB(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-/** Sums a counter family from the agent's /metrics by one label. */
-async function counterBy(port: number, family: string, label: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sums: Record<string, number> = {};
-  for (const match of text.matchAll(new RegExp(`^${family}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
-    const value = new RegExp(`${label}="([^"]+)"`).exec(match[1]!)?.[1] ?? 'unknown';
-    sums[value] = (sums[value] ?? 0) + Number(match[2]);
-  }
-  return sums;
-}
-
-const dockerCalls = (port: number) => counterBy(port, 'ecs_agent_docker_operations_total', 'operation');
 const reconciles = (port: number) => counterBy(port, 'ecs_agent_reconcile_total', 'result');
-
-const total = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
-
-function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after)
-      .map(([k, v]) => [k, v - (before[k] ?? 0)])
-      .filter(([, v]) => v !== 0),
-  );
-}
-
-/** Task i of a round: one essential `sleep` container with a memory limit. */
-function benchTaskDefinition(i: number, prefix = 'bench'): TaskDefinition {
-  return {
-    family: `${prefix}${i}`,
-    containerDefinitions: [
-      {
-        name: 'sleep',
-        image: TEST_IMAGE,
-        essential: true,
-        memory: 32,
-        command: ['sleep', '3600'],
-        // tini as PID 1 so SIGTERM stops the container at once (busybox sleep ignores it).
-        linuxParameters: { initProcessEnabled: true },
-      },
-    ],
-  };
-}
-
-interface Timings {
-  allRunningMs: number;
-  allStoppedMs: number;
-  /** Per task (agent) or container (direct): from the start of the round to RUNNING, sorted. */
-  startLatencies: number[];
-}
 
 interface AgentTimings extends Timings {
   /** Per task: stored → RUNNING recorded in the store, sorted. */
@@ -310,78 +234,8 @@ async function benchAgent(between: () => Promise<void>): Promise<{ rounds: Agent
   }
 }
 
-/** Removes the direct baselines' containers, running or not; one that is already gone is fine. */
-async function removeForcibly(docker: Docker, ids: readonly string[]): Promise<void> {
-  await Promise.all(
-    ids.map((id) =>
-      docker
-        .getContainer(id)
-        .remove({ force: true })
-        .catch(() => {}),
-    ),
-  );
-}
-
-/** The create body ecsd builds for a one-container task definition, for the direct baselines. */
-function directCreateBody(definition: TaskDefinition, arn: string) {
-  const task = taskDefinitionToTaskSpec(definition, { arn, version: '1' });
-  const container = task.containers[0]!;
-  const body = buildCreateBody({
-    task,
-    container,
-    cluster: 'bench',
-    hostPorts: new Map(),
-    volumeNames: new Map(),
-    dockerIdsByName: new Map(),
-  });
-  return { task, container, body };
-}
-
-/**
- * The same 50 containers without the agent: each create body is the one ecsd builds for the same task
- * definition (memory limit, init, labels, name), so the engine does the same work in both runs and the ratio
- * measures the agent alone.
- */
-async function benchDirect(run: string): Promise<Timings> {
-  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  const queue = new PQueue({ concurrency: CONCURRENCY });
-  const label = `ecsd-bench-direct-${process.pid}-${run}`;
-  const bodies = Array.from({ length: N }, (_, i) => {
-    const arn = `arn:aws:ecs:local:000000000000:task/bench/${label}-${i}`;
-    const { task, container, body } = directCreateBody(benchTaskDefinition(i), arn);
-    const name = dockerContainerName(task, container.name, stableNameSuffix({ arn, createdAtMs: 0 }, container.name));
-    return { name, body: { ...body, Labels: { ...body.Labels, [label]: '1' } } };
-  });
-  const ids: string[] = [];
-  const startLatencies: number[] = [];
-  try {
-    const t0 = Date.now();
-    await Promise.all(
-      bodies.map(({ name, body }) =>
-        queue.add(async () => {
-          const container = await docker.createContainer({ name, ...body });
-          ids.push(container.id);
-          await container.start();
-          startLatencies.push(Date.now() - t0);
-        }),
-      ),
-    );
-    const allRunningMs = Date.now() - t0;
-    const t2 = Date.now();
-    await Promise.all(ids.map((id) => queue.add(() => docker.getContainer(id).stop({ t: 30 }))));
-    const allStoppedMs = Date.now() - t2;
-    startLatencies.sort((a, b) => a - b);
-    console.log(`direct dockerode run ${run}: ${N} containers, concurrency ${CONCURRENCY}`);
-    console.log(
-      `  start latency     p50 ${percentile(startLatencies, 50)} ms  p95 ${percentile(startLatencies, 95)} ms (round start → start returned)`,
-    );
-    console.log(`  all RUNNING       ${allRunningMs} ms`);
-    console.log(`  all STOPPED       ${allStoppedMs} ms`);
-    return { allRunningMs, allStoppedMs, startLatencies };
-  } finally {
-    await removeForcibly(docker, ids);
-  }
-}
+/** The direct baseline at this bench's size and concurrency. */
+const benchDirect = (run: string): Promise<Timings> => directRun(run, N, CONCURRENCY);
 
 /** Issue 9's mass stop: tasks whose container ignores SIGTERM (busybox sleep as PID 1), stopTimeout 5 s. */
 function sigtermIgnoringTask(i: number, prefix: string): TaskDefinition {

@@ -79,3 +79,6 @@ if ! docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
   rm -f "$root.tar"
 fi
 log "test image $TEST_IMAGE ready"
+
+# The real-registry tests (issue 12) need docker-registry and htpasswd; kept in its own script.
+bash "$(dirname "$0")/ensure-registry.sh"

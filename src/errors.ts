@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'DockerTimeoutError',
   'DockerApiError',
   'CannotPullContainerError',
+  'CannotPullECRContainerError',
   'CannotCreateContainerError',
   'CannotStartContainerError',
   'CannotStopContainerError',
@@ -31,7 +32,10 @@ export const ERROR_CODES = [
   'DependencyError',
   'DryRunMutationError',
   'QueueFullError',
+  'EcsApiError',
   'InternalError',
+  'AcsMessageError',
+  'AcsConnectionError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -158,6 +162,12 @@ export const StoreCorruptError = define('StoreCorruptError', 'terminal');
 export const DockerTimeoutError = define('DockerTimeoutError', 'transient');
 export const DockerApiError = define('DockerApiError', 'transient');
 export const CannotPullContainerError = define('CannotPullContainerError', 'terminal');
+/**
+ * ECR credentials could not be had for a pull (no execution-role credentials, GetAuthorizationToken refused).
+ * Upstream's error of that name does not retry (`Retry() false`); a throttled or failed ECR call is raised
+ * with `errorClass: 'transient'` instead, so the runtime retries it with backoff.
+ */
+export const CannotPullECRContainerError = define('CannotPullECRContainerError', 'terminal');
 export const CannotCreateContainerError = define('CannotCreateContainerError', 'terminal');
 export const CannotStartContainerError = define('CannotStartContainerError', 'terminal');
 export const CannotStopContainerError = define('CannotStopContainerError', 'transient');
@@ -169,7 +179,21 @@ export const TaskValidationError = define('TaskValidationError', 'terminal');
 export const DependencyError = define('DependencyError', 'terminal');
 export const DryRunMutationError = define('DryRunMutationError', 'terminal');
 export const QueueFullError = define('QueueFullError', 'throttled');
+/**
+ * An ECS API call failed. The class follows the service's answer: throttling → throttled, a server fault or
+ * no answer → transient, a client fault (bad parameters, missing cluster) → terminal. `context.operation` and
+ * `context.serviceCode` (the exception name, e.g. `InvalidParameterException`) say which call and why.
+ */
+export const EcsApiError = define('EcsApiError', 'transient');
+export type EcsApiError = InstanceType<typeof EcsApiError>;
 export const InternalError = define('InternalError', 'transient');
+/** An ACS frame or message the agent cannot use (undecodable, oversized, invalid): it is logged and dropped, never retried. */
+export const AcsMessageError = define('AcsMessageError', 'terminal');
+/**
+ * The ACS WebSocket could not be opened or was lost. Transient by default (the source reconnects with backoff);
+ * `context.exception` names a backend exception (e.g. `InactiveInstanceException`) when the backend sent one.
+ */
+export const AcsConnectionError = define('AcsConnectionError', 'transient');
 
 /** The constructor of every code: the closed set, checked by the compiler to miss none. */
 export const ERROR_CONSTRUCTORS = {
@@ -180,6 +204,7 @@ export const ERROR_CONSTRUCTORS = {
   DockerTimeoutError,
   DockerApiError,
   CannotPullContainerError,
+  CannotPullECRContainerError,
   CannotCreateContainerError,
   CannotStartContainerError,
   CannotStopContainerError,
@@ -191,7 +216,10 @@ export const ERROR_CONSTRUCTORS = {
   DependencyError,
   DryRunMutationError,
   QueueFullError,
+  EcsApiError,
   InternalError,
+  AcsMessageError,
+  AcsConnectionError,
 } as const satisfies { readonly [C in ErrorCode]: abstract new (...args: never[]) => EcsdError & { code: C } };
 
 /**

@@ -27,7 +27,7 @@ test('parts start in phase order whatever order they were added in, and stop in 
     clock: systemClock,
     shutdownDeadlineMs: 1_000,
   });
-  const added: ManagerPhase[] = ['servers', 'loops', 'store', 'reporter', 'sources', 'informer'];
+  const added: ManagerPhase[] = ['servers', 'loops', 'store', 'reporter', 'sources', 'register', 'informer'];
   for (const phase of added) manager.add(phase, recordingPart(phase, journal));
   await manager.start();
   t.is(manager.state, 'running');

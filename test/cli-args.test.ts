@@ -100,3 +100,14 @@ test("upstream's -windows-service and -blackhole-ec2-metadata are accepted and c
   const parsed = parseArgs(['-blackhole-ec2-metadata', '-windows-service=false', 'run']);
   t.deepEqual(parsed, parseArgs(['run']));
 });
+
+test('-ecs-attributes selects its command, in either spelling, with -k and config flags beside it', (t) => {
+  t.deepEqual(parseArgs(['-ecs-attributes']).command, { kind: 'ecs-attributes' });
+  const parsed = parseArgs(['--ecs-attributes=true', '-k', '--config-file', '/etc/ecs/other.config']);
+  t.deepEqual(parsed.command, { kind: 'ecs-attributes' });
+  t.true(parsed.acceptInsecureCert);
+  t.is(parsed.configFilePath, '/etc/ecs/other.config');
+  t.deepEqual(parseArgs(['-ecs-attributes=false']).command, { kind: 'run' });
+  t.throws(() => parseArgs(['-ecs-attributes', 'tasks']), { message: /unexpected argument: tasks/ });
+  t.throws(() => parseArgs(['-ecs-attributes=maybe']), { message: /-ecs-attributes takes a boolean/ });
+});

@@ -51,7 +51,11 @@ test('defaults for a representative set of variables', (t) => {
     resyncIntervalMs: 300_000,
     maxConcurrentReconciles: 10,
     maxConcurrentDockerMutations: 10,
+    imageGcHighPercent: 85,
+    imageGcLowPercent: 80,
   });
+  t.deepEqual(config.pinnedImages, []);
+  t.deepEqual(config.prepullImages, []);
   t.deepEqual(config.reservedPorts, [22, 2375, 2376, 51678, 51679]);
   t.deepEqual(config.reservedPortsUdp, []);
   t.deepEqual(config.availableLoggingDrivers, ['json-file', 'none']);

@@ -66,6 +66,12 @@ const malformed: Array<{ variable: string; value: string; expected: RegExp }> = 
   { variable: 'ECSD_RESYNC_INTERVAL', value: '5s', expected: /must be at least 10s/ },
   { variable: 'ECSD_MAX_CONCURRENT_RECONCILES', value: '0', expected: /must be at least 1/ },
   { variable: 'ECSD_MAX_CONCURRENT_RECONCILES', value: '257', expected: /must be at most 256/ },
+  { variable: 'ECSD_IMAGE_GC_HIGH_PERCENT', value: '101', expected: /must be at most 100/ },
+  { variable: 'ECSD_IMAGE_GC_HIGH_PERCENT', value: '85%', expected: /integer/ },
+  { variable: 'ECSD_IMAGE_GC_LOW_PERCENT', value: '-1', expected: /must be at least 0/ },
+  { variable: 'ECSD_PINNED_IMAGES', value: '["busybox:latest"', expected: /JSON array.*invalid JSON/ },
+  { variable: 'ECSD_PINNED_IMAGES', value: '["busybox:latest",3]', expected: /item 1 must be a string/ },
+  { variable: 'ECSD_PREPULL_IMAGES', value: '[""]', expected: /item 0 must NOT have fewer than 1 characters/ },
   { variable: 'DOCKER_HOST', value: '/var/run/docker.sock', expected: /unix:\/\/\/var\/run\/docker.sock/ },
 ];
 
@@ -93,6 +99,17 @@ test('every invalid value is reported at once, from the environment and the file
   const lines = error.message.split('\n');
   t.is(lines.length, error.issues.length + 1);
   t.regex(lines[0]!, new RegExp(`^${error.issues.length} invalid configuration values:$`));
+});
+
+test('the disk-pressure low watermark must be below the high one, whichever of the two was set', (t) => {
+  const lowAtHigh = rejected({ ECSD_IMAGE_GC_LOW_PERCENT: '85' });
+  t.like(lowAtHigh.issues, [{ variable: 'ECSD_IMAGE_GC_LOW_PERCENT', value: '85', source: 'env' }]);
+  t.regex(lowAtHigh.issues[0]!.expected, /LOW_PERCENT \(85\) below ECSD_IMAGE_GC_HIGH_PERCENT \(85\)/);
+  // Only high set, below the default low (80): the variable that was given is the one named.
+  const highBelowLow = rejected({ ECSD_IMAGE_GC_HIGH_PERCENT: '70' });
+  t.like(highBelowLow.issues, [{ variable: 'ECSD_IMAGE_GC_HIGH_PERCENT', value: '70', source: 'env' }]);
+  t.regex(highBelowLow.issues[0]!.expected, /LOW_PERCENT \(80\) below ECSD_IMAGE_GC_HIGH_PERCENT \(70\)/);
+  t.is(rejected({ ECSD_IMAGE_GC_HIGH_PERCENT: '50', ECSD_IMAGE_GC_LOW_PERCENT: '60' }).issues.length, 1);
 });
 
 test('an unknown ECSD_ variable is an error that suggests the closest name', (t) => {

@@ -1,6 +1,7 @@
 // The text parsers behind every variable: Go durations, Go booleans, ecs.config lines.
 import test from 'ava';
-import { formatDurationMs, parseEcsConfigFile, parseGoBool, parseGoDuration } from '../src/config/index.js';
+import { formatDurationMs, loadConfig, parseEcsConfigFile, parseGoBool, parseGoDuration } from '../src/config/index.js';
+import { parseImageList } from '../src/config/scalars.js';
 
 const durations: Array<[string, number]> = [
   ['10m', 600_000],
@@ -81,4 +82,27 @@ test('ecs.config lines split at the first "=", are trimmed, and lines without "=
     ECS_INSTANCE_ATTRIBUTES: '{"a":"b=c"}',
     ECS_ENGINE_AUTH_DATA: '"quoted"',
   });
+});
+
+test('image lists (ECSD_PINNED_IMAGES, ECSD_PREPULL_IMAGES) read as a comma list or as a JSON array', (t) => {
+  const load = (env: Record<string, string>) => loadConfig({ env, readFile: () => undefined }).config;
+  t.deepEqual(load({ ECSD_PINNED_IMAGES: ' busybox:latest, 127.0.0.1:5000/app@sha256:abc ,' }).pinnedImages, [
+    'busybox:latest',
+    '127.0.0.1:5000/app@sha256:abc',
+  ]);
+  t.deepEqual(load({ ECSD_PREPULL_IMAGES: '["busybox:latest", "nginx:1.25"]' }).prepullImages, [
+    'busybox:latest',
+    'nginx:1.25',
+  ]);
+  t.deepEqual(parseImageList('a,b'), { ok: true, value: ['a', 'b'] });
+  t.false(parseImageList('[a,b]').ok, 'text starting with [ is JSON, so a broken array is an error');
+});
+
+test('the disk-pressure watermarks: low below high is accepted', (t) => {
+  const { config } = loadConfig({
+    env: { ECSD_IMAGE_GC_HIGH_PERCENT: '95', ECSD_IMAGE_GC_LOW_PERCENT: '90' },
+    readFile: () => undefined,
+  });
+  t.is(config.imageGcHighPercent, 95);
+  t.is(config.imageGcLowPercent, 90);
 });

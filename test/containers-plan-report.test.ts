@@ -91,7 +91,7 @@ test('reasons are truncated to 1024 characters', (t) => {
   t.true(long.startsWith(containers[0]!.reason));
 });
 
-test('each transition is queued exactly once along a whole task life', (t) => {
+test('each transition is queued exactly once along a whole task life, container-only changes as `container` entries', (t) => {
   const spec = taskSpec([container('app'), container('sidecar', { essential: false })]);
   let desired = desiredFor(spec);
   const timeline = [
@@ -110,17 +110,19 @@ test('each transition is queued exactly once along a whole task life', (t) => {
       const plan = planContainers(desired, actual, SETTINGS);
       for (const entry of outboxOf(plan)) {
         const containers = entry.payload['containers'] as Array<{ containerName: string; status: string }>;
-        reports.push(`${entry.payload['status']}:${containers.map((c) => `${c.containerName}=${c.status}`).join(',')}`);
+        reports.push(
+          `${entry.kind} ${entry.payload['status']}:${containers.map((c) => `${c.containerName}=${c.status}`).join(',')}`,
+        );
       }
       desired = applyRecord(desired, plan);
     }
     desired = acknowledge(desired);
   }
   t.deepEqual(reports, [
-    'PENDING:app=RUNNING',
-    'RUNNING:sidecar=RUNNING',
-    'RUNNING:sidecar=STOPPED',
-    'STOPPED:app=STOPPED',
+    'container PENDING:app=RUNNING',
+    'task RUNNING:sidecar=RUNNING',
+    'container RUNNING:sidecar=STOPPED',
+    'task STOPPED:app=STOPPED',
   ]);
 });
 

@@ -26,6 +26,7 @@ const EXPECTED: Record<ErrorCode, { errorClass: ErrorClass; exitCode: 1 | 5 }> =
   DockerTimeoutError: { errorClass: 'transient', exitCode: 1 },
   DockerApiError: { errorClass: 'transient', exitCode: 1 },
   CannotPullContainerError: { errorClass: 'terminal', exitCode: 1 },
+  CannotPullECRContainerError: { errorClass: 'terminal', exitCode: 1 },
   CannotCreateContainerError: { errorClass: 'terminal', exitCode: 1 },
   CannotStartContainerError: { errorClass: 'terminal', exitCode: 1 },
   CannotStopContainerError: { errorClass: 'transient', exitCode: 1 },
@@ -37,7 +38,10 @@ const EXPECTED: Record<ErrorCode, { errorClass: ErrorClass; exitCode: 1 | 5 }> =
   DependencyError: { errorClass: 'terminal', exitCode: 1 },
   DryRunMutationError: { errorClass: 'terminal', exitCode: 1 },
   QueueFullError: { errorClass: 'throttled', exitCode: 1 },
+  EcsApiError: { errorClass: 'transient', exitCode: 1 },
   InternalError: { errorClass: 'transient', exitCode: 1 },
+  AcsMessageError: { errorClass: 'terminal', exitCode: 1 },
+  AcsConnectionError: { errorClass: 'transient', exitCode: 1 },
 };
 
 function construct(code: ErrorCode): EcsdError {

@@ -399,3 +399,94 @@ test('with every submission slot taken the outbox is not scanned again', async (
   await flushAsync();
   t.is(gates.length, 10, 'a freed slot is filled at once');
 });
+
+function containerChange(taskArn: string, status: string, containers: Array<[string, string]>) {
+  return { ...taskChange(taskArn, status, containers), kind: 'container' as const };
+}
+
+/** A store and a reporter on one fake clock (the hold is measured from an entry's created time). */
+function heldReporter(t: ExecutionContext, sink: StateChangeSink) {
+  const clock = new FakeClock();
+  const { store } = openStore({ dataDir: '/nonexistent', checkpoint: false, logger: silentLogger, clock });
+  t.teardown(() => store.close());
+  const reporter = new OutboxReporter({
+    store,
+    sink,
+    clock,
+    logger: silentLogger,
+    random: () => 0,
+    containerHoldMs: 10_000,
+  });
+  reporter.start();
+  t.teardown(() => reporter.stop());
+  return { store, clock };
+}
+
+function payloadSink(): StateChangeSink & { sent: OutboxEntry[] } {
+  const sent: OutboxEntry[] = [];
+  return {
+    sent,
+    async submit(entry: OutboxEntry) {
+      sent.push(entry);
+    },
+  };
+}
+
+const summary = (entry: OutboxEntry | undefined): string =>
+  `${entry?.payload['status']}:${(
+    (entry?.payload['containers'] ?? []) as Array<{ containerName: string; status: string }>
+  )
+    .map((c) => `${c.containerName}=${c.status}`)
+    .join(',')}`;
+
+test('a container-only change rides on the task change that follows it: one STOPPED with both containers', async (t) => {
+  const sink = payloadSink();
+  const { store, clock } = heldReporter(t, sink);
+  store.putDesiredTask(taskSpec(TASK_A));
+  store.appendOutbox([containerChange(TASK_A, 'RUNNING', [['side', 'STOPPED']])]);
+  await flushAsync();
+  clock.advance(1_000);
+  await flushAsync();
+  t.is(sink.sent.length, 0, 'held while the task may still change');
+  store.appendOutbox([taskChange(TASK_A, 'STOPPED', [['app', 'STOPPED']])]);
+  await flushAsync();
+  t.deepEqual(sink.sent.map(summary), ['STOPPED:side=STOPPED,app=STOPPED']);
+  t.is(store.outboxDepth(), 0, 'both entries acked');
+  t.deepEqual(
+    store.listContainers(TASK_A).map((c) => `${c.name}=${c.sentStatus}`),
+    ['app=STOPPED', 'side=STOPPED'],
+  );
+  t.is(store.getTask(TASK_A)?.sentStatus, 'STOPPED');
+});
+
+test('a container-only change with no task change after it goes out alone once the hold is over', async (t) => {
+  const sink = payloadSink();
+  const { store, clock } = heldReporter(t, sink);
+  store.appendOutbox([containerChange(TASK_A, 'RUNNING', [['side', 'STOPPED']])]);
+  store.appendOutbox([containerChange(TASK_A, 'RUNNING', [['side', 'RUNNING']])]);
+  store.appendOutbox([taskChange(TASK_B, 'RUNNING', [['app', 'RUNNING']])]);
+  await flushAsync();
+  t.deepEqual(sink.sent.map(summary), ['RUNNING:app=RUNNING'], 'another task is not held back');
+  await clock.advanceAsync(9_999);
+  t.is(sink.sent.length, 1);
+  await clock.advanceAsync(1);
+  await flushAsync();
+  t.deepEqual(
+    sink.sent.map(summary),
+    ['RUNNING:app=RUNNING', 'RUNNING:side=RUNNING'],
+    'the later change of a container wins',
+  );
+  t.is(store.outboxDepth(), 0);
+});
+
+test('an attachment change behind a held container change is not overtaken: the container change goes first, unheld', async (t) => {
+  const sink = payloadSink();
+  const { store } = heldReporter(t, sink);
+  store.appendOutbox([containerChange(TASK_A, 'RUNNING', [['side', 'STOPPED']])]);
+  store.appendOutbox([{ taskArn: TASK_A, kind: 'attachment', payload: { attachments: [] } }]);
+  await flushAsync();
+  t.deepEqual(
+    sink.sent.map((e) => e.kind),
+    ['container', 'attachment'],
+  );
+});

@@ -218,6 +218,13 @@ test('raising the task desired status pushes it to containers without lowering a
   );
   t.true(store.raiseTaskDesiredStatus(TASK_ARN, 'ZOMBIE', 'a later reason'));
   t.is(store.getTask(TASK_ARN)?.reason, 'Essential container in task exited', 'the first reason is kept');
+
+  // A reason cleared to '' (the containers loop does that to a Docker-wait note) is no reason: the next one lands.
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN, 'RUNNING'));
+  store.recordObservation({ taskArn: OTHER_TASK_ARN, task: { reason: '' } });
+  t.is(store.getTask(OTHER_TASK_ARN)?.reason, '');
+  t.true(store.raiseTaskDesiredStatus(OTHER_TASK_ARN, 'STOPPED', 'UnrecogniedTaskError: Error loading task - x'));
+  t.is(store.getTask(OTHER_TASK_ARN)?.reason, 'UnrecogniedTaskError: Error loading task - x');
 });
 
 test('an observation stamps knownAtMs only when the known status changes', (t) => {

@@ -2,13 +2,15 @@
  * Outbox entries: SubmitTaskStateChange payloads (fact sheet 1.6) produced in the same record action as the
  * status change they report, so a change is written and queued for reporting atomically, exactly once.
  *
- * Batching choice (fact sheet 1.10): upstream never sends a container change alone; it rides on the next task
- * event, or on a periodic (10–30 s) synthetic task event carrying the task's current status. Here an entry is
- * built in the plan where a reportable change happens: when the task reaches RUNNING or STOPPED, the entry
+ * Batching (fact sheet 1.10): upstream never sends a container change alone; it rides on the next task event,
+ * or on a periodic (10–30 s) synthetic task event carrying the task's current status. Here an entry is built
+ * in the plan where a reportable change happens: when the task reaches RUNNING or STOPPED, a `task` entry
  * carries every container with an unsent RUNNING/STOPPED change; when only containers changed (a non-essential
- * container exited while the task runs, or one container started while others are still pending), the entry
- * is a task-level one with the task's current status — the synthetic event upstream's ticker would send,
- * without its delay. A re-plan of unchanged state builds nothing, so each transition is queued once.
+ * container exited while the task runs, the first of two essential containers stopped), a `container` entry
+ * with the task's current status, which the reporter holds back and merges into the task's next `task` entry,
+ * or sends as the synthetic event once the hold is over (src/ecs/reporter.ts). So a task whose containers stop
+ * a moment apart is reported once, STOPPED with all of them, as upstream does. A re-plan of unchanged state
+ * builds nothing, so each transition is queued once.
  * `cluster` is added by the reporter.
  */
 import { type BackendStatus, toBackendContainerStatus, toBackendTaskStatus } from '../../src/model/status.js';
@@ -108,7 +110,7 @@ export function buildStateChangeEntry(state: PlanState): NewOutboxEntry | undefi
   }
   return {
     taskArn: state.task.arn,
-    kind: 'task',
+    kind: taskChanged ? 'task' : 'container',
     payload: {
       task: payload.task,
       status: payload.status,

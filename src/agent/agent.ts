@@ -14,7 +14,6 @@ import { createOrphansLoop } from '../../reconcilers/orphans/loop.js';
 import { createMutationLimiter } from '../../reconcilers/runtime/index.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
-import { ConfigError } from '../config/index.js';
 import { createDockerEngine } from '../docker/engine.js';
 import { createInformer } from '../docker/informer.js';
 import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
@@ -25,11 +24,13 @@ import { HostPortAllocator, parseIpLocalPortRange } from '../host/ports.js';
 import { canCreateCgroupRoot, createCgroupV1Manager } from '../host/task-cgroup.js';
 import type { Logger } from '../logging/types.js';
 import { collectProcessMetrics } from '../metrics/process.js';
-import { createMetricsRegistry } from '../metrics/registry.js';
+import { createMetricsRegistry, type MetricsRegistry } from '../metrics/registry.js';
 import { type MetricsServer, startMetricsServer } from '../metrics/server.js';
+import type { TaskPolicy } from '../model/task-policy.js';
 import { LocalTaskSource } from '../sources/local/local-task-source.js';
 import { openStore } from '../store/index.js';
 import type { DesiredStateStore } from '../store/records.js';
+import { addControlPlane } from './control-plane.js';
 import { AgentStartError } from './errors.js';
 import { Manager, type ManagerState } from './manager.js';
 import { SourcesReady } from './sources-ready.js';
@@ -57,12 +58,6 @@ export interface StartAgentOptions {
 }
 
 export async function startAgent({ config, logger, clock }: StartAgentOptions): Promise<RunningAgent> {
-  if (!config.tasksDir) {
-    throw new ConfigError('no desired-state source: set ECSD_TASKS_DIR or --tasks-dir (local mode)', {
-      issues: [{ variable: 'ECSD_TASKS_DIR', value: '', expected: 'a directory of task definitions (*.json)' }],
-    });
-  }
-  const tasksDir = config.tasksDir;
   const metrics = createMetricsRegistry();
   collectProcessMetrics(metrics);
   const engine = createDockerEngine({
@@ -100,35 +95,31 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
   const view = informer.containers;
   manager.add('informer', { name: 'docker-informer', start: () => informer.start(), stop: () => informer.stop() });
 
-  const localSourceReady = sourcesReady.register('local');
-  const source = new LocalTaskSource({
-    dir: tasksDir,
-    store,
-    logger: logger.child({ module: 'local-source' }),
-    clock,
-    cluster: config.cluster,
-    // fs.watch is the trigger; this poll of the directory is only the safety net for missed events.
-    pollIntervalMs: LOCAL_SOURCE_POLL_MS,
-    policy: {
-      disablePrivileged: config.disablePrivileged,
-      allowSensitiveHostMounts: config.allowSensitiveHostMounts,
-      dataDir: config.dataDir,
-    },
-    storeWriteErrors: metrics.storeWriteErrors,
-  });
-  manager.add('sources', {
-    name: 'local-source',
-    start: async () => {
-      await source.start();
-      // Ready once its desired state is in the store: a first write that failed (disk full) is retried in
-      // the background, and nothing may be judged an orphan before it lands.
-      void source.whenReady().then(() => localSourceReady.markReady());
-    },
-    stop: () => source.stop(),
-  });
-
   const cgroups = createCgroupV1Manager({ cgroupRoot: config.cgroupPath, cpuPeriodMs: config.cgroupCpuPeriodMs });
   const taskCgroupEnabled = probeTaskCgroups(config, info.cgroupVersion, logger);
+  const taskPolicy = {
+    disablePrivileged: config.disablePrivileged,
+    allowSensitiveHostMounts: config.allowSensitiveHostMounts,
+    dataDir: config.dataDir,
+  };
+  // One desired-state source: the task directory (local mode) or ECS itself (registration + ACS), as upstream
+  // runs when no directory is given.
+  const controlPlane = config.tasksDir
+    ? undefined
+    : await addControlPlane({
+        manager,
+        store,
+        config,
+        engineInfo: info,
+        taskCgroupEnabled,
+        metrics,
+        sourcesReady,
+        taskPolicy,
+        logger,
+        clock,
+      });
+  if (config.tasksDir)
+    addLocalSource(config.tasksDir, { manager, store, config, logger, clock, sourcesReady, taskPolicy, metrics });
   const ports = new HostPortAllocator({
     range: config.dynamicHostPortRange ?? readLocalPortRange(),
     reserved: new Set([...config.reservedPorts, config.metricsAddress.port]),
@@ -257,7 +248,7 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
 
   const reporter = new OutboxReporter({
     store,
-    sink: loggingSink(logger.child({ module: 'reporter' }), config.cluster),
+    sink: controlPlane?.sink ?? loggingSink(logger.child({ module: 'reporter' }), config.cluster),
     clock,
     logger: logger.child({ module: 'reporter' }),
   });
@@ -286,7 +277,9 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
   }
   logger.info('ecsd ready', {
     cluster: config.cluster,
-    tasksDir,
+    ...(config.tasksDir
+      ? { tasksDir: config.tasksDir }
+      : { mode: 'ecs', containerInstanceArn: controlPlane?.containerInstanceArn() }),
     tasks: store.listTasks().length,
     metrics: `http://${config.metricsAddress.host}:${metricsServer?.port}/metrics`,
     checkpoint: store.durable,
@@ -297,6 +290,44 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     metricsPort: () => metricsServer?.port ?? 0,
     stop: () => manager.stop(),
   };
+}
+
+interface LocalSourceDeps {
+  manager: Manager;
+  store: DesiredStateStore;
+  config: AgentConfig;
+  logger: Logger;
+  clock: Clock;
+  sourcesReady: SourcesReady;
+  taskPolicy: TaskPolicy;
+  metrics: MetricsRegistry;
+}
+
+/** Local mode: the task-definition directory is the one desired-state source. */
+function addLocalSource(tasksDir: string, deps: LocalSourceDeps): void {
+  const { manager, store, config, logger, clock, sourcesReady } = deps;
+  const localSourceReady = sourcesReady.register('local');
+  const source = new LocalTaskSource({
+    dir: tasksDir,
+    store,
+    logger: logger.child({ module: 'local-source' }),
+    clock,
+    cluster: config.cluster,
+    // fs.watch is the trigger; this poll of the directory is only the safety net for missed events.
+    pollIntervalMs: LOCAL_SOURCE_POLL_MS,
+    policy: deps.taskPolicy,
+    storeWriteErrors: deps.metrics.storeWriteErrors,
+  });
+  manager.add('sources', {
+    name: 'local-source',
+    start: async () => {
+      await source.start();
+      // Ready once its desired state is in the store: a first write that failed (disk full) is retried in
+      // the background, and nothing may be judged an orphan before it lands.
+      void source.whenReady().then(() => localSourceReady.markReady());
+    },
+    stop: () => source.stop(),
+  });
 }
 
 const AGENT_STATE_OF: Record<ManagerState, AgentState> = {

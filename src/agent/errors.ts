@@ -30,6 +30,7 @@ export const EXIT_POLICY: Readonly<Record<ErrorCode, 'always' | 'when-terminal' 
   DockerTimeoutError: 'never',
   DockerApiError: 'never',
   CannotPullContainerError: 'never',
+  CannotPullECRContainerError: 'never',
   CannotCreateContainerError: 'never',
   CannotStartContainerError: 'never',
   CannotStopContainerError: 'never',
@@ -41,7 +42,11 @@ export const EXIT_POLICY: Readonly<Record<ErrorCode, 'always' | 'when-terminal' 
   DependencyError: 'never',
   DryRunMutationError: 'never',
   QueueFullError: 'never',
+  // Registration decides terminal vs recoverable itself (AgentStartError); a call failing later is of the moment.
+  EcsApiError: 'never',
   InternalError: 'never',
+  AcsMessageError: 'never',
+  AcsConnectionError: 'never',
 };
 
 /** The exit code for an error that stops the agent: 5 (terminal) or 1 (recoverable). Unknown errors: 1. */

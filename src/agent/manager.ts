@@ -8,8 +8,11 @@ import type { Clock } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logging/types.js';
 
-/** Start order; stop runs in reverse. Desired state must be readable before anything acts on it. */
-export const MANAGER_PHASES = ['store', 'informer', 'sources', 'loops', 'reporter', 'servers'] as const;
+/**
+ * Start order; stop runs in reverse. Desired state must be readable before anything acts on it; in ECS mode the
+ * instance registers (`register`) before anything else talks to Docker or ECS, as upstream (fact sheet 13).
+ */
+export const MANAGER_PHASES = ['store', 'register', 'informer', 'sources', 'loops', 'reporter', 'servers'] as const;
 export type ManagerPhase = (typeof MANAGER_PHASES)[number];
 
 export type ManagerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';

@@ -9,6 +9,7 @@ export type Command =
   | { kind: 'run' }
   | { kind: 'version' }
   | { kind: 'healthcheck' }
+  | { kind: 'ecs-attributes' }
   | { kind: 'config-print' }
   | { kind: 'tasks' }
   | { kind: 'help' };
@@ -38,7 +39,7 @@ const VALUE_FLAGS = new Set([
  * keeps a launcher written for the upstream agent from exiting 5.
  */
 const ACCEPTED_NO_OP_FLAGS = new Set(['windows-service', 'blackhole-ec2-metadata']);
-const BOOLEAN_FLAGS = new Set(['k', 'version', 'healthcheck', 'help', 'h', ...ACCEPTED_NO_OP_FLAGS]);
+const BOOLEAN_FLAGS = new Set(['k', 'version', 'healthcheck', 'ecs-attributes', 'help', 'h', ...ACCEPTED_NO_OP_FLAGS]);
 
 export const USAGE = `Usage: ecsd [command] [flags]
 
@@ -56,6 +57,7 @@ Flags:
   --config-file PATH           ecs.config path (default /etc/ecs/ecs.config)
   -version                     print the version and exit
   -healthcheck                 probe the running agent's introspection endpoint (exit 0 healthy, 1 not)
+  -ecs-attributes              print the capability attributes (name<TAB>value) and exit; needs the Docker engine
 `;
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -133,6 +135,9 @@ function applyBooleanFlag(parsed: ParsedArgs, name: string, on: boolean): void {
       return;
     case 'healthcheck':
       if (on) parsed.command = { kind: 'healthcheck' };
+      return;
+    case 'ecs-attributes':
+      if (on) parsed.command = { kind: 'ecs-attributes' };
       return;
     case 'help':
     case 'h':

@@ -58,6 +58,9 @@ async function main(argv: string[]): Promise<number> {
   if (args.command.kind === 'tasks') {
     return printTasks(loaded.config, args.output, process.stdout);
   }
+  if (args.command.kind === 'ecs-attributes') {
+    return printAttributes(loaded.config);
+  }
   return runAgent(loaded);
 }
 
@@ -86,6 +89,9 @@ async function runAgent(loaded: ReturnType<typeof loadConfig>): Promise<number> 
     return exitCodeFor(error);
   }
   for (const warning of loaded.warnings) logger.warn(warning);
+  // ECS mode loads the AWS SDK, which warns at every start that its later releases need Node 22; the pinned
+  // release runs on Node 20 (notes/toolchain.md), so the warning would only be noise in the agent's log.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const { startAgent } = await import('../agent/agent.js');
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
@@ -107,6 +113,24 @@ async function runAgent(loaded: ReturnType<typeof loadConfig>): Promise<number> 
   logger.info('stopped');
   await logger.close();
   return EXIT_SUCCESS;
+}
+
+/** Loaded on demand: only this command and agent start need the Docker client. */
+async function printAttributes(config: ReturnType<typeof loadConfig>['config']): Promise<number> {
+  const [{ printEcsAttributes }, { createDockerEngine }, { cgroupRootUsable }, { silentLogger }] = await Promise.all([
+    import('./ecs-attributes-command.js'),
+    import('../docker/engine.js'),
+    import('../host/task-cgroup.js'),
+    import('../logging/types.js'),
+  ]);
+  return printEcsAttributes({
+    config,
+    // Silent: stdout is the attribute list, and a failure is reported once, on stderr, by the command.
+    engine: createDockerEngine({ dockerHost: config.dockerHost, logger: silentLogger }),
+    cgroupRootUsable,
+    out: process.stdout,
+    err: process.stderr,
+  });
 }
 
 function openLogger(config: ReturnType<typeof loadConfig>['config']): ClosableLogger {

@@ -56,7 +56,7 @@ function describe(error: ErrorObject, spec: PropertySpec, path: string[]): strin
   const where =
     path.length === 0
       ? ''
-      : spec.kind === 'json-list' || spec.kind === 'csv-list'
+      : spec.kind === 'json-list' || spec.kind === 'csv-list' || spec.kind === 'image-list'
         ? `item ${path.join('/')} `
         : spec.kind === 'json-map'
           ? `key ${JSON.stringify(path.join('/'))} `

@@ -74,6 +74,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   if (parsed['ECS_EXTERNAL'] === true && !chosen.has('AWS_DEFAULT_REGION')) {
     issues.push({ variable: 'AWS_DEFAULT_REGION', value: '', expected: 'a region name when ECS_EXTERNAL is true' });
   }
+  checkImageGcWatermarks(parsed, chosen, specs, issues);
   if (issues.length > 0) throw ConfigError.fromIssues(issues);
 
   const values = new Map<string, unknown>();
@@ -99,6 +100,30 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     ...logLevelFromEnvOrFile(specs.get('ECS_LOGLEVEL')!, env, file),
   });
   return { config, sources, warnings };
+}
+
+/**
+ * The disk-pressure cleanup removes images from above the high watermark down to the low one, so low must
+ * be below high, whichever of the two was set (the other one at its default).
+ */
+function checkImageGcWatermarks(
+  parsed: Record<string, unknown>,
+  chosen: ReadonlyMap<string, Chosen>,
+  specs: ReadonlyMap<string, PropertySpec>,
+  issues: ConfigIssue[],
+): void {
+  const effective = (variable: string): unknown => parsed[variable] ?? specs.get(variable)?.defaultValue;
+  const high = effective('ECSD_IMAGE_GC_HIGH_PERCENT');
+  const low = effective('ECSD_IMAGE_GC_LOW_PERCENT');
+  if (typeof high !== 'number' || typeof low !== 'number' || low < high) return;
+  const blamed = chosen.has('ECSD_IMAGE_GC_LOW_PERCENT') ? 'ECSD_IMAGE_GC_LOW_PERCENT' : 'ECSD_IMAGE_GC_HIGH_PERCENT';
+  const pick = chosen.get(blamed);
+  issues.push({
+    variable: blamed,
+    value: String(blamed === 'ECSD_IMAGE_GC_LOW_PERCENT' ? low : high),
+    expected: `ECSD_IMAGE_GC_LOW_PERCENT (${low}) below ECSD_IMAGE_GC_HIGH_PERCENT (${high})`,
+    ...(pick === undefined ? {} : { source: pick.source }),
+  });
 }
 
 /** Upstream reads an empty variable as unset (Go's os.Getenv); values are trimmed as upstream trims them. */

@@ -72,6 +72,15 @@ export function parseCommaList(text: string): Parsed<string[]> {
   );
 }
 
+/**
+ * An image list (ECSD_PINNED_IMAGES, ECSD_PREPULL_IMAGES) in either form an operator is likely to write:
+ * a JSON array when the text starts with `[` (so a typo in JSON is an error, not one odd image name), else a
+ * comma list like ECS_EXCLUDE_UNTRACKED_IMAGE. Item types (strings) are checked by the schema.
+ */
+export function parseImageList(text: string): Parsed<unknown[]> {
+  return text.startsWith('[') ? parseJsonArray(text) : parseCommaList(text);
+}
+
 /** `start-end` (ECS_DYNAMIC_HOST_PORT_RANGE); bounds are checked by the schema. */
 export function parsePortRange(text: string): Parsed<PortRange> {
   const match = /^(\d+)\s*-\s*(\d+)$/.exec(text);

@@ -21,6 +21,7 @@ export const VALUE_KINDS = [
   'json-list',
   'json-map',
   'csv-list',
+  'image-list',
   'enum',
   'port-range',
   'address',
@@ -48,6 +49,7 @@ const KIND_JSON_TYPE: Readonly<Record<ValueKind, string>> = {
   'json-list': 'array',
   'json-map': 'object',
   'csv-list': 'array',
+  'image-list': 'array',
   enum: 'string',
   'port-range': 'object',
   address: 'object',
@@ -188,6 +190,8 @@ function expectedFor(kind: ValueKind, property: RawProperty): string {
       return 'a JSON object of string values';
     case 'csv-list':
       return 'a comma-separated list';
+    case 'image-list':
+      return 'image references as a comma-separated list or a JSON array of strings';
     case 'port-range':
       return 'a port range start-end with ports 1-65535, e.g. 32768-60999';
     case 'address':

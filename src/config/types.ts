@@ -184,6 +184,14 @@ export interface AgentConfig {
   /** ECSD_ALLOW_SENSITIVE_HOST_MOUNTS: bind mounts of `/` and of the data directory are allowed (src/model/task-policy.ts). */
   allowSensitiveHostMounts: boolean;
   maxConcurrentDockerMutations: number;
+  /** ECSD_IMAGE_GC_HIGH_PERCENT: disk use (%) of the Docker data root that starts a disk-pressure image cleanup. */
+  imageGcHighPercent: number;
+  /** ECSD_IMAGE_GC_LOW_PERCENT: disk use (%) a disk-pressure cleanup brings the data root down to; below high. */
+  imageGcLowPercent: number;
+  /** ECSD_PINNED_IMAGES: image references image cleanup never removes. */
+  pinnedImages: string[];
+  /** ECSD_PREPULL_IMAGES: image references pulled at start-up and kept (never removed by cleanup). */
+  prepullImages: string[];
 }
 
 export interface LoadedConfig {

@@ -11,6 +11,7 @@ import {
   parseGoBool,
   parseGoInt,
   parseHostPort,
+  parseImageList,
   parseJsonArray,
   parseJsonObject,
   parsePortRange,
@@ -43,6 +44,8 @@ export function parseText(spec: SpecForParse, text: string): Parsed<unknown> {
       return parseJsonObject(text);
     case 'csv-list':
       return parseCommaList(text);
+    case 'image-list':
+      return parseImageList(text);
     case 'port-range':
       return parsePortRange(text);
     case 'address':
@@ -61,6 +64,7 @@ export function formatValue(spec: Pick<PropertySpec, 'kind'>, value: unknown): s
     case 'json-map':
       return JSON.stringify(value);
     case 'csv-list':
+    case 'image-list':
       return (value as string[]).join(',');
     case 'port-range': {
       const range = value as PortRange;

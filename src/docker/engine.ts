@@ -141,6 +141,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
           CgroupDriver?: string;
           NCPU?: number;
           MemTotal?: number;
+          DockerRootDir?: string;
         }>(client, { method: 'GET', path: '/info', ok: [200], signal }),
       );
       const version = await call('version', {}, callOptions, defaultTimeoutMs, ({ client, signal }) =>
@@ -161,6 +162,8 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
         cgroupDriver: info.CgroupDriver ?? '',
         ncpu: info.NCPU ?? 0,
         memTotalBytes: info.MemTotal ?? 0,
+        // Docker's own default when an engine does not say (every engine since 1.10 does).
+        dockerRootDir: info.DockerRootDir || '/var/lib/docker',
       };
     },
 

@@ -87,6 +87,8 @@ export interface EngineInfo {
   cgroupDriver: string;
   ncpu: number;
   memTotalBytes: number;
+  /** DockerRootDir: where images and layers live, whose filesystem the disk-pressure image cleanup watches. */
+  dockerRootDir: string;
 }
 
 /** A network as listed (`GET /networks`). */

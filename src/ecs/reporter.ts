@@ -3,8 +3,14 @@
  * each task's oldest entry is its head; heads of different tasks are submitted concurrently (at most 10, as
  * upstream's semaphore), and a task whose head is rejected backs off (1 s → 30 s, ×1.3, 20 % jitter) without
  * holding back any other task. An entry is acked — and the task's/containers' sent status advanced — only
- * after the sink accepted it. In local mode the sink is the log; the control-plane issue plugs
- * SubmitTaskStateChange in behind the same interface.
+ * after the sink accepted it. In local mode the sink is the log; in ECS mode it is SubmitTaskStateChange
+ * (task-state-sink.ts, which adds `cluster` and applies upstream's drop rules).
+ *
+ * Container-only changes (`container` entries) are never sent alone at once (fact sheet 1.10): such a head is
+ * held for `containerHoldMs` (10 s, the short end of upstream's 10–30 s ticker); if the task's next `task`
+ * entry is queued meanwhile, the held container changes ride on it (one submission, every entry acked
+ * together); otherwise they go out as the synthetic task change upstream's ticker sends, with the task's
+ * status at the time.
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/types.js';
@@ -28,7 +34,18 @@ export interface ReporterOptions {
   /** How many task heads (oldest entry per task, oldest first) are read per round; default 1 000. */
   scanWindow?: number;
   random?: () => number;
+  /** How long a container-only change waits for its task's next change to ride on; default 10 s. */
+  containerHoldMs?: number;
 }
+
+/** What one submission sends, and the entries it settles besides `entry` (held container changes it carries). */
+interface Submission {
+  entry: OutboxEntry;
+  carried: number[];
+}
+
+/** Container changes of one task waiting in the outbox, at most this many, are merged into one submission. */
+const MAX_MERGED_ENTRIES = 100;
 
 interface TaskBackoff {
   delayMs: number;
@@ -47,7 +64,8 @@ export class OutboxReporter {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, TaskBackoff>();
   /** Accepted entries waiting for the batch ack that ends this event-loop turn (see queueAck). */
-  private pendingAcks: Array<{ entry: OutboxEntry; settle: (error?: unknown) => void }> = [];
+  private pendingAcks: Array<{ entry: OutboxEntry; carried: readonly number[]; settle: (error?: unknown) => void }> =
+    [];
   /** True while this reporter's own ack commits (see start). */
   private acking = false;
 
@@ -102,25 +120,68 @@ export class OutboxReporter {
       // With every slot taken nothing could be submitted: skip the scan until a submission ends.
       const { ready, nextWakeMs } =
         this.inFlight.size >= maxConcurrent ? { ready: [], nextWakeMs: undefined } : this.readyHeads(nowMs);
-      for (const head of ready.slice(0, Math.max(0, maxConcurrent - this.inFlight.size))) {
+      let heldUntilMs: number | undefined;
+      for (const head of ready) {
+        if (this.inFlight.size >= maxConcurrent) break;
         // Only now is the payload read: heads left waiting for a free slot cost no JSON parsing.
-        const entry = this.options.store.getOutboxEntry(head.seq);
-        if (entry === undefined) continue;
-        const submission = this.submit(entry).finally(() => {
-          this.inFlight.delete(entry.taskArn);
+        const next = this.submissionFor(head, nowMs);
+        if (next === undefined) continue;
+        if ('holdUntilMs' in next) {
+          heldUntilMs = Math.min(heldUntilMs ?? next.holdUntilMs, next.holdUntilMs);
+          continue;
+        }
+        const submission = this.submit(next).finally(() => {
+          this.inFlight.delete(head.taskArn);
           this.nudge();
         });
-        this.inFlight.set(entry.taskArn, submission);
+        this.inFlight.set(head.taskArn, submission);
       }
+      const wakeAtMs = heldUntilMs === undefined ? nextWakeMs : Math.min(nextWakeMs ?? heldUntilMs, heldUntilMs);
       const woken = new Promise<void>((resolve) => {
         this.wake = resolve;
       });
       const waits: Array<Promise<unknown>> = [woken];
-      if (nextWakeMs !== undefined) {
-        waits.push(this.options.clock.sleep(Math.max(0, nextWakeMs - nowMs), this.abort.signal).catch(() => {}));
+      if (wakeAtMs !== undefined) {
+        waits.push(this.options.clock.sleep(Math.max(0, wakeAtMs - nowMs), this.abort.signal).catch(() => {}));
       }
       await Promise.race(waits);
     }
+  }
+
+  /**
+   * What to send for a task whose head is `head`: the entry itself; or, for a held container-only change, the
+   * task's next `task` entry carrying it; or nothing yet (`holdUntilMs`) while it may still get one.
+   */
+  private submissionFor(head: OutboxHead, nowMs: number): Submission | { holdUntilMs: number } | undefined {
+    const { store } = this.options;
+    if (head.kind !== 'container') {
+      const entry = store.getOutboxEntry(head.seq);
+      return entry === undefined ? undefined : { entry, carried: [] };
+    }
+    const entries = store.outboxEntriesForTask(head.taskArn, MAX_MERGED_ENTRIES);
+    const held: OutboxEntry[] = [];
+    let rider: OutboxEntry | undefined;
+    for (const entry of entries) {
+      if (entry.kind !== 'container') {
+        // An attachment change keeps its place: the container changes before it go out first, as they are.
+        if (entry.kind === 'task') rider = entry;
+        break;
+      }
+      held.push(entry);
+    }
+    const last = held[held.length - 1];
+    if (last === undefined) return undefined;
+    const holdUntilMs = head.createdAtMs + (this.options.containerHoldMs ?? 10_000);
+    const blocked = rider === undefined && entries.length > held.length;
+    if (rider === undefined && !blocked && nowMs < holdUntilMs && entries.length < MAX_MERGED_ENTRIES) {
+      return { holdUntilMs };
+    }
+    const target = rider ?? last;
+    const carried = [...held, ...(rider === undefined ? [] : [rider])].filter((e) => e.seq !== target.seq);
+    return {
+      entry: { ...target, payload: { ...target.payload, containers: mergedContainers([...held, target]) } },
+      carried: carried.map((e) => e.seq),
+    };
   }
 
   /** Each task's oldest entry, if the task is neither in flight nor backing off; and when to look again. */
@@ -139,13 +200,13 @@ export class OutboxReporter {
     return nextWakeMs === undefined ? { ready } : { ready, nextWakeMs };
   }
 
-  private async submit(head: OutboxEntry): Promise<void> {
+  private async submit({ entry: head, carried }: Submission): Promise<void> {
     const minMs = this.options.minBackoffMs ?? 1_000;
     const maxMs = this.options.maxBackoffMs ?? 30_000;
     const random = this.options.random ?? Math.random;
     try {
       await this.options.sink.submit(head);
-      await this.queueAck(head);
+      await this.queueAck(head, carried);
       // After a success the next failure starts again from the minimum; forgetting the entry also keeps the
       // map bounded by the tasks currently failing.
       this.backoff.delete(head.taskArn);
@@ -173,10 +234,10 @@ export class OutboxReporter {
    * commit instead of one per entry. Resolves once the ack is committed; rejects, for every entry of the
    * batch, if the commit fails, so each is retried like a rejected submission.
    */
-  private queueAck(entry: OutboxEntry): Promise<void> {
+  private queueAck(entry: OutboxEntry, carried: readonly number[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.pendingAcks.length === 0) setImmediate(() => this.flushAcks());
-      this.pendingAcks.push({ entry, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.pendingAcks.push({ entry, carried, settle: (error) => (error === undefined ? resolve() : reject(error)) });
     });
   }
 
@@ -186,7 +247,10 @@ export class OutboxReporter {
     let failure: unknown;
     this.acking = true;
     try {
-      this.acknowledge(batch.map(({ entry }) => entry));
+      this.acknowledge(
+        batch.map(({ entry }) => entry),
+        batch.flatMap(({ carried }) => carried),
+      );
     } catch (error) {
       failure = error ?? new Error('outbox ack failed');
     } finally {
@@ -195,12 +259,16 @@ export class OutboxReporter {
     for (const { settle } of batch) settle(failure);
   }
 
-  /** Acks `entries` in one store transaction, advancing the sent status each confirms. */
-  private acknowledge(entries: readonly OutboxEntry[]): void {
+  /**
+   * Acks `entries` in one store transaction, advancing the sent status each confirms, and removes the `carried`
+   * entries whose changes rode on them.
+   */
+  private acknowledge(entries: readonly OutboxEntry[], carried: readonly number[] = []): void {
     const { store } = this.options;
     store.transaction(() => {
+      for (const seq of carried) store.ackOutbox(seq);
       for (const entry of entries) {
-        if (entry.kind === 'task') {
+        if (entry.kind === 'task' || entry.kind === 'container') {
           const containers = Array.isArray(entry.payload['containers'])
             ? (entry.payload['containers'] as Array<Record<string, unknown>>)
             : [];
@@ -217,6 +285,21 @@ export class OutboxReporter {
       }
     });
   }
+}
+
+/** The container changes of `entries` (oldest first) as one list: a later change of a container replaces its earlier one. */
+function mergedContainers(entries: readonly OutboxEntry[]): unknown[] {
+  const byName = new Map<string, unknown>();
+  for (const entry of entries) {
+    const containers = entry.payload['containers'];
+    if (!Array.isArray(containers)) continue;
+    for (const c of containers as Array<Record<string, unknown>>) {
+      const name = typeof c['containerName'] === 'string' ? c['containerName'] : JSON.stringify(c);
+      byName.delete(name);
+      byName.set(name, c);
+    }
+  }
+  return [...byName.values()];
 }
 
 /** Backend form → the internal status it confirms; PENDING confirms nothing (fact sheet 1.6). */

@@ -3,7 +3,7 @@
  * `/ecs/<taskId>` under each controller it limits and Docker places every container of the task below it
  * through `HostConfig.CgroupParent`; the limits on the parent bound the whole task.
  */
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskStateError } from '../errors.js';
 import { isDirectory } from '../util/fs.js';
@@ -101,4 +101,21 @@ export function canCreateCgroupRoot(cgroupRoot: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * canCreateCgroupRoot without creating anything, for commands that only report (`-ecs-attributes`): every
+ * controller has its `/ecs` directory already, or a directory this process may create it in.
+ */
+export function cgroupRootUsable(cgroupRoot: string): boolean {
+  return CONTROLLERS.every((controller) => {
+    const dir = join(cgroupRoot, controller);
+    if (isDirectory(join(dir, 'ecs'))) return true;
+    try {
+      accessSync(dir, constants.W_OK);
+      return isDirectory(dir);
+    } catch {
+      return false;
+    }
+  });
 }

@@ -8,8 +8,10 @@
  */
 import { Counter, Registry } from 'prom-client';
 import { InternalError } from '../errors.js';
+import { type AcsFamilies, createAcsFamilies } from './acs.js';
 import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
+import { createEcsApiFamilies, type EcsApiFamilies } from './ecs-api.js';
 import { createImageFamilies, type ImageFamilies } from './images.js';
 import {
   createReconcileFamilies,
@@ -32,12 +34,16 @@ export interface MetricsRegistry {
   readonly reconcile: ReconcileFamilies;
   /** Docker Engine API calls (`ecs_agent_docker_operations_total`, `…_duration_seconds`). */
   readonly docker: DockerFamilies;
+  /** ECS API calls (`ecs_agent_ecs_api_calls_total{operation,result}`, `…_call_duration_seconds`). */
+  readonly ecsApi: EcsApiFamilies;
   /** `ecs_agent_store_write_errors_total{reason}`: desired-state writes that failed and will be retried. */
   readonly storeWriteErrors: Counter<'reason'>;
   /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
   readonly admission: AdmissionFamilies;
   /** `ecs_agent_image_pulls_total{result}`, `…_pull_duration_seconds`, `…_pulls_in_flight` (images loop). */
   readonly images: ImageFamilies;
+  /** ACS session: `ecs_agent_acs_connected`, `…_reconnects_total`, `…_messages_total{type}`, `…_seconds_since_last_message`. */
+  readonly acs: AcsFamilies;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
   readonly contentType: string;
   /**
@@ -67,8 +73,10 @@ export function createMetricsRegistry(): MetricsRegistry {
   const workqueue = createWorkQueueFamilies(registry);
   const reconcile = createReconcileFamilies(registry);
   const docker = createDockerFamilies(registry);
+  const ecsApi = createEcsApiFamilies(registry);
   const admission = createAdmissionFamilies(registry);
   const images = createImageFamilies(registry);
+  const acs = createAcsFamilies(registry);
   const loops: string[] = [];
   const storeWriteErrors = new Counter({
     name: 'ecs_agent_store_write_errors_total',
@@ -112,8 +120,10 @@ export function createMetricsRegistry(): MetricsRegistry {
     workqueue,
     reconcile,
     docker,
+    ecsApi,
     admission,
     images,
+    acs,
     storeWriteErrors,
     contentType: registry.contentType,
     registerLoop,

@@ -103,6 +103,27 @@ export interface UnsupportedVolumeSpec {
 
 export type VolumeSpec = HostVolumeSpec | DockerVolumeSpec | UnsupportedVolumeSpec;
 
+/** `dockerVolumeConfiguration` as both ECS shapes carry it (task definition and ACS task); absent fields default as ECS does. */
+export interface DockerVolumeConfiguration {
+  scope?: 'task' | 'shared';
+  autoprovision?: boolean;
+  driver?: string;
+  driverOpts?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export function dockerVolumeSpec(name: string, docker: DockerVolumeConfiguration): DockerVolumeSpec {
+  return {
+    name,
+    type: 'docker',
+    scope: docker.scope ?? 'task',
+    autoprovision: docker.autoprovision ?? false,
+    driver: docker.driver ?? 'local',
+    driverOpts: { ...(docker.driverOpts ?? {}) },
+    labels: { ...(docker.labels ?? {}) },
+  };
+}
+
 export interface TaskSpec {
   arn: string;
   family: string;

@@ -126,11 +126,19 @@ export interface EniAttachmentRecord {
   eni: Record<string, unknown>;
 }
 
+/**
+ * What an outbox entry reports: `task` — a task status change (RUNNING, STOPPED) with the container changes it
+ * carries; `container` — container changes only, while the task's own status did not move: upstream never sends
+ * those alone but lets them ride on the task's next change, or on a periodic synthetic task change 10–30 s later
+ * (fact sheet 1.10), and the reporter does the same (src/ecs/reporter.ts); `attachment` — an ENI attachment.
+ */
+export type OutboxKind = 'task' | 'container' | 'attachment';
+
 /** A state change waiting to be reported; drained in order (seq) per task, at least once. */
 export interface OutboxEntry {
   seq: number;
   taskArn: string;
-  kind: 'task' | 'attachment';
+  kind: OutboxKind;
   payload: Record<string, unknown>;
   createdAtMs: number;
   attempts: number;
@@ -316,6 +324,8 @@ export interface DesiredStateStore {
   outboxHeads(limit: number): OutboxHead[];
   /** One entry with its payload; undefined once acked. */
   getOutboxEntry(seq: number): OutboxEntry | undefined;
+  /** A task's entries with their payloads, oldest first, at most `limit`. */
+  outboxEntriesForTask(taskArn: string, limit: number): OutboxEntry[];
   outboxDepth(): number;
   markOutboxAttempt(seq: number): void;
   ackOutbox(seq: number): void;

@@ -414,7 +414,7 @@ export function rowToEni(row: EniRow): EniAttachmentRecord {
   return attachment;
 }
 
-const OUTBOX_KINDS: readonly OutboxEntry['kind'][] = ['task', 'attachment'];
+const OUTBOX_KINDS: readonly OutboxEntry['kind'][] = ['task', 'container', 'attachment'];
 
 export function rowToOutboxHead(row: Omit<OutboxRow, 'payload'>): OutboxHead {
   return {

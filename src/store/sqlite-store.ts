@@ -179,7 +179,8 @@ export class SqliteStore implements DesiredStateStore {
     const desiredStatus = raisedTaskStatus(task.desiredStatus, status);
     if (desiredStatus === task.desiredStatus) return false;
     const next: TaskRecord = { ...task, desiredStatus };
-    if (reason !== undefined && task.reason === undefined) next.reason = reason;
+    // An empty reason is none (the containers loop clears a wait note to ''), so a real reason still lands.
+    if (reason !== undefined && (task.reason === undefined || task.reason === '')) next.reason = reason;
     const taskRow = rows.taskToRow(next, current.spec);
     this.#sql.updateTask.run(taskRow);
     this.#writes.touch('tasks', arn);
@@ -414,6 +415,11 @@ export class SqliteStore implements DesiredStateStore {
   getOutboxEntry(seq: number): OutboxEntry | undefined {
     const row = this.#sql.getOutbox.get(seq);
     return row === undefined ? undefined : rows.rowToOutbox(row);
+  }
+
+  outboxEntriesForTask(taskArn: string, limit: number): OutboxEntry[] {
+    if (!Number.isSafeInteger(limit) || limit <= 0) return [];
+    return this.#sql.outboxForTask.all(taskArn, limit).map(rows.rowToOutbox);
   }
 
   outboxDepth(): number {

@@ -98,6 +98,7 @@ export interface Statements {
   peekOutbox: Statement<[number], OutboxRow>;
   outboxHeads: Statement<[number], Omit<OutboxRow, 'payload'>>;
   getOutbox: Statement<[number], OutboxRow>;
+  outboxForTask: Statement<[string, number], OutboxRow>;
   countOutbox: Statement<[], { depth: number }>;
   markOutboxAttempt: Statement<[number], { task_arn: string }>;
   ackOutbox: Statement<[number], { task_arn: string }>;
@@ -168,6 +169,9 @@ export function prepareStatements(db: Database): Statements {
         'ORDER BY o.seq LIMIT ?',
     ),
     getOutbox: db.prepare('SELECT seq, task_arn, kind, payload, created_at_ms, attempts FROM outbox WHERE seq = ?'),
+    outboxForTask: db.prepare(
+      'SELECT seq, task_arn, kind, payload, created_at_ms, attempts FROM outbox WHERE task_arn = ? ORDER BY seq LIMIT ?',
+    ),
     countOutbox: db.prepare('SELECT COUNT(*) AS depth FROM outbox'),
     markOutboxAttempt: db.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE seq = ? RETURNING task_arn'),
     ackOutbox: db.prepare('DELETE FROM outbox WHERE seq = ? RETURNING task_arn'),

@@ -20,6 +20,7 @@ import {
   LABEL_TASK_ARN,
 } from '../../src/docker/index.js';
 import { EcsdError } from '../../src/errors.js';
+import { diskUsage } from '../../src/host/disk-usage.js';
 import { silentLogger } from '../../src/logging/types.js';
 import { waitFor, waitForContainerState } from '../helpers/wait-for.js';
 
@@ -318,6 +319,9 @@ test('info reports versions, cgroups and host size', async (t) => {
   t.truthy(info.cgroupDriver);
   t.true(info.ncpu >= 1);
   t.true(info.memTotalBytes > 0);
+  t.regex(info.dockerRootDir, /^\/.+/);
+  // The disk-pressure image cleanup watches this filesystem: it must be readable from the agent's side.
+  t.true((await diskUsage(info.dockerRootDir)).totalBytes > 0);
 });
 
 test('onCall sees every call with its outcome', async (t) => {

@@ -38,13 +38,20 @@ export interface AgentProcessOptions {
    * `unix://…/docker.sock`; the shared engine when unset.
    */
   dockerHost?: string;
+  /**
+   * ECS mode: no `--tasks-dir`, so the agent registers with the ECS endpoint in `env` (ECS_BACKEND_HOST) and
+   * takes its tasks over ACS. Default false (local mode with the helper's own task directory).
+   */
+  ecsMode?: boolean;
+  /** ECS_CLUSTER and the cluster label cleanup selects by; default a fresh `it-<hex>` (a simulator must know it first). */
+  cluster?: string;
 }
 
 export class AgentProcess {
   readonly dir = mkdtempSync(join(tmpdir(), 'ecsd-it-'));
   readonly dataDir = join(this.dir, 'data');
   readonly tasksDir = join(this.dir, 'tasks');
-  readonly cluster = `it-${randomBytes(4).toString('hex')}`;
+  readonly cluster: string;
   private child: ChildProcess | undefined;
   private output = '';
   /** Output of earlier runs of this agent (before a restart). */
@@ -52,6 +59,7 @@ export class AgentProcess {
   private exited: Promise<number | null> | undefined;
 
   constructor(private readonly options: AgentProcessOptions = {}) {
+    this.cluster = options.cluster ?? `it-${randomBytes(4).toString('hex')}`;
     mkdirSync(this.tasksDir, { recursive: true });
   }
 
@@ -60,7 +68,8 @@ export class AgentProcess {
     this.earlierOutput += this.output;
     this.output = '';
     const nodeArgs = [...agentNodeFlags(), ...(this.options.nodeArgs ?? [])];
-    const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, '--tasks-dir', this.tasksDir], {
+    const source = this.options.ecsMode === true ? [] : ['--tasks-dir', this.tasksDir];
+    const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, ...source], {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         ECS_DATADIR: this.dataDir,
@@ -147,6 +156,17 @@ export class AgentProcess {
   /** The tasks as `ecsd tasks --output json` shows them (read straight from the store file). */
   tasks(): TaskResponse[] {
     return readTaskResponses(this.dataDir) ?? [];
+  }
+
+  /** State changes not yet accepted by the reporter's sink (0 when there is no store yet). */
+  outboxDepth(): number {
+    const store = openStoreReadOnly({ dataDir: this.dataDir });
+    if (!store) return 0;
+    try {
+      return store.outboxDepth();
+    } finally {
+      store.close();
+    }
   }
 
   taskByFamily(family: string): TaskResponse | undefined {

@@ -255,6 +255,7 @@ export class FakeDockerEngine implements DockerEngine {
       ncpu: 2,
       memTotalBytes: 4 * 1024 ** 3,
       negotiatedApiVersion: '1.41',
+      dockerRootDir: '/var/lib/docker',
     };
   }
 

@@ -14,6 +14,7 @@ import type {
   VolumeFrom,
   VolumeSpec,
 } from '../../model/task.js';
+import { dockerVolumeSpec } from '../../model/task.js';
 import { containerDockerConfig } from './container-docker-config.js';
 import type { ContainerDefinition, TaskDefinition, VolumeDefinition } from './task-definition-types.js';
 import { parseTaskCpuUnits, parseTaskMemoryMiB } from './task-definition-units.js';
@@ -106,18 +107,7 @@ function volumeSpec(v: VolumeDefinition): VolumeSpec {
     return { name: v.name, type: 'unsupported', originalType: 'fsxWindowsFileServer' };
   }
   if (v.configuredAtLaunch === true) return { name: v.name, type: 'unsupported', originalType: 'ebs' };
-  const docker = v.dockerVolumeConfiguration;
-  if (docker !== undefined) {
-    return {
-      name: v.name,
-      type: 'docker',
-      scope: docker.scope ?? 'task',
-      autoprovision: docker.autoprovision ?? false,
-      driver: docker.driver ?? 'local',
-      driverOpts: { ...(docker.driverOpts ?? {}) },
-      labels: { ...(docker.labels ?? {}) },
-    };
-  }
+  if (v.dockerVolumeConfiguration !== undefined) return dockerVolumeSpec(v.name, v.dockerVolumeConfiguration);
   // No sourcePath: a task-scoped Docker `local` volume stands in (fact sheet 3.6).
   const sourcePath = v.host?.sourcePath;
   return sourcePath ? { name: v.name, type: 'host', sourcePath } : { name: v.name, type: 'host' };
