@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import { createDockerEngine } from '../docker/engine.js';
 import { createInformer } from '../docker/informer.js';
+import { parseEngineAuth } from '../docker/registry-auth.js';
 import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
 import { isEcsdError } from '../errors.js';
@@ -165,6 +166,9 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     behavior: config.imagePullBehavior,
     dependentContainersUpfront: config.pullDependentContainersUpfront,
   };
+  // ECS_ENGINE_AUTH_TYPE/DATA parsed once (a bad value is a ConfigError at start); credentials never logged.
+  const registryAuth = parseEngineAuth(config.engineAuthType, config.engineAuthData);
+  logger.info('registry credentials', registryAuth.toJSON());
   const imagesLoop = createImagesLoop({
     store,
     presence: imagePresence,
@@ -179,6 +183,7 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       metrics: metrics.images,
       logger: logger.child({ module: 'images' }),
       clock,
+      authFor: async (image) => registryAuth.authFor(image),
       pullTimeoutMs: config.imagePullTimeoutMs,
       inactivityTimeoutMs: config.imagePullInactivityTimeoutMs,
     },
