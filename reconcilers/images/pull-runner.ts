@@ -150,6 +150,7 @@ async function pullOnce(
 ): Promise<void> {
   const tracker = new PullProgressTracker();
   let lastWriteMs = deps.clock.nowMs();
+  let writtenTotalBytes = 0;
   const auth = deps.authFor === undefined ? undefined : await deps.authFor(record.ref, signal);
   await deps.mutations.run(
     () =>
@@ -162,9 +163,12 @@ async function pullOnce(
             const milestone = tracker.add(progress);
             if (milestone !== undefined) logger.info('image pull progress', { ref: record.ref, layer: milestone });
             const nowMs = deps.clock.nowMs();
-            if (nowMs - lastWriteMs < PROGRESS_WRITE_INTERVAL_MS) return;
+            const totals = tracker.totals();
+            // A newly sized layer is written at once (the waiting text learns the size); bytes once a second.
+            if (totals.totalBytes === writtenTotalBytes && nowMs - lastWriteMs < PROGRESS_WRITE_INTERVAL_MS) return;
             lastWriteMs = nowMs;
-            deps.store.putImagePull({ ...record, ...tracker.totals() });
+            writtenTotalBytes = totals.totalBytes;
+            deps.store.putImagePull({ ...record, ...totals });
           },
         },
         { signal, timeoutMs: deps.pullTimeoutMs },
