@@ -44,6 +44,7 @@ sim: deps build
 
 bench: deps docker build
 	@node dist/bench/containers-bench.js
+	@node dist/bench/images-bench.js
 	@node dist/bench/ecs-bench.js
 
 clean:

@@ -60,6 +60,7 @@ test('a new data dir gets a WAL database migrated to the latest schema version',
   for (const table of [
     'containers',
     'enis',
+    'image_pulls',
     'images',
     'instance',
     'meta',

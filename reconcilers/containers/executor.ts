@@ -26,6 +26,7 @@ import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
 import type { ContainerRecord, DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
+import { isPullWait } from '../images/pull-policy.js';
 import {
   createMutationLimiter,
   DEFAULT_MAX_CONCURRENT_DOCKER_MUTATIONS,
@@ -360,11 +361,17 @@ export class ContainersExecutor {
   private logAdmission(taskArn: string, observation: TaskObservation): void {
     const patch = observation.task;
     if (patch === undefined) return;
+    // A pull's waiting text moves with its progress: the images loop logs the pull itself (per layer milestone).
+    if (patch.waitingFor !== undefined && isPullWait(patch.waitingFor)) {
+      this.deps.logger.debug('task waits for an image pull', { taskArn, waitingFor: patch.waitingFor });
+      return;
+    }
     if (patch.waitingFor !== undefined && patch.waitingFor !== '') {
       this.deps.logger.info('task waits for host resources', { taskArn, waitingFor: patch.waitingFor });
     }
     // Admitted after waiting (or left the line): said once. A task admitted at once needs no line of its own.
-    if (patch.waitingFor === '') {
+    // A cleared pull wait is not admission news: it comes with the pull stop time.
+    if (patch.waitingFor === '' && patch.pullStoppedAtMs === undefined) {
       this.deps.logger.info('task no longer waits for host resources', {
         taskArn,
         admitted: patch.admittedAtMs !== undefined,

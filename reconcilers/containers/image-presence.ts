@@ -1,14 +1,16 @@
 /**
- * Which image references exist in the local engine. Until the images loop (which pulls) exists, this is a
- * small cache over `docker image inspect`: present answers are kept (an image the agent depends on is not
- * removed behind its back often), absent ones are re-checked after a short TTL so a manual `docker load`
- * is noticed without hammering the engine.
+ * Which image references exist in the local engine: a small cache over `docker image inspect`. Present
+ * answers are kept (an image the agent depends on is not removed behind its back often), absent ones are
+ * re-checked after a short TTL so a manual `docker load` is noticed without hammering the engine. Entries are
+ * keyed by the normalised reference, so the images loop's `invalidate(ref)` after a pull reaches every
+ * spelling a task used (`busybox`, `docker.io/library/busybox:latest`).
  */
+import { normalizeImageRef } from '../../src/docker/informer-images.js';
 import type { DockerEngine } from '../../src/docker/types.js';
 
 export interface ImagePresence {
   present(refs: readonly string[]): Promise<ReadonlySet<string>>;
-  /** Forget what is known (after a pull or a removal). */
+  /** Forget what is known (after a pull or a removal), of one reference in any spelling or of all. */
   invalidate(ref?: string): void;
 }
 
@@ -27,7 +29,8 @@ export function createImagePresence(options: {
   let globalEpoch = 0;
   const epochOf = (ref: string): string => `${globalEpoch}/${epochs.get(ref) ?? 0}`;
 
-  async function check(ref: string): Promise<boolean> {
+  async function check(image: string): Promise<boolean> {
+    const ref = normalizeImageRef(image);
     const cached = known.get(ref);
     const now = options.nowMs();
     if (cached && now - cached.checkedAtMs < (cached.present ? presentTtlMs : absentTtlMs)) return cached.present;
@@ -35,7 +38,7 @@ export function createImagePresence(options: {
     if (!pending) {
       const startedEpoch = epochOf(ref);
       const request: Promise<boolean> = options.engine
-        .inspectImage(ref)
+        .inspectImage(image)
         .then((image) => {
           if (epochOf(ref) === startedEpoch) {
             known.set(ref, { present: image !== undefined, checkedAtMs: options.nowMs() });
@@ -63,6 +66,7 @@ export function createImagePresence(options: {
         known.clear();
         inflight.clear();
       } else {
+        ref = normalizeImageRef(ref);
         epochs.set(ref, (epochs.get(ref) ?? 0) + 1);
         known.delete(ref);
         inflight.delete(ref);

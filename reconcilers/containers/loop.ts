@@ -4,9 +4,11 @@
  * (a cache, never a per-reconcile Docker list), and the pure planner decides; the executor applies.
  */
 import type { ContainerView } from '../../src/docker/container-view.js';
+import { normalizeImageRef } from '../../src/docker/informer-images.js';
 import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import { taskIdFromArn } from '../../src/model/task.js';
-import type { DesiredStateStore } from '../../src/store/records.js';
+import type { DesiredStateStore, ImagePullRecord } from '../../src/store/records.js';
+import { mayWaitOnPull } from '../images/demand.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
 import { holdsResources } from './admission.js';
@@ -48,13 +50,22 @@ export function containersLoopDefinition(
     // A stop waits out the container's grace period: started, then observed, never holding the task (a
     // container of the same task exiting meanwhile is recorded at once). The planner sees stops in flight.
     detachedActionKinds: ['stop'],
-    // What readDesired reads. Not 'sent' or 'outbox': the reporter's acks never change a plan.
-    watchedTables: ['tasks', 'containers', 'volumes'],
+    // What readDesired and observe read. Not 'sent' or 'outbox': the reporter's acks never change a plan.
+    // 'pulls' (the images loop's records) only when pulls are on: a pull's progress or end moves its waiters.
+    watchedTables:
+      deps.settings.pulls === undefined
+        ? ['tasks', 'containers', 'volumes']
+        : ['tasks', 'containers', 'volumes', 'pulls'],
     // A container's change in Docker wakes its task (events and relists, through the shared informer).
     watches: [{ kind: 'container', keysFor: (change) => (change.taskArn === undefined ? [] : [change.taskArn]) }],
     keys: () => activeTaskArns(deps.store),
-    keysForChange: (change) =>
-      change.taskArns === 'all' ? activeTaskArns(deps.store) : withWaitingTasks(deps.store, change.taskArns),
+    keysForChange(change) {
+      if (change.taskArns === 'all' || change.keysByTable === 'all') return activeTaskArns(deps.store);
+      const changed = withWaitingTasks(deps.store, change.taskArns);
+      const refs = change.keysByTable.pulls;
+      if (refs === undefined || refs.length === 0) return changed;
+      return [...new Set([...changed, ...tasksWaitingOnPulls(deps.store, refs)])];
+    },
     readDesired(taskArn) {
       const task = deps.store.getTask(taskArn);
       if (!task) return undefined;
@@ -91,6 +102,7 @@ export function containersLoopDefinition(
         stopsInFlight,
         viewSynced: deps.view.synced(),
         imagesPresent: await deps.images.present(images),
+        ...(deps.settings.pulls === undefined ? {} : { pulls: pullRecords(deps.store, images) }),
         volumesPresent,
         // Only a task with limits has a cgroup to look for: the check costs stat calls on every reconcile.
         taskCgroupReady:
@@ -136,6 +148,30 @@ export function withWaitingTasks(store: DesiredStateStore, changed: readonly str
   const waiting = store.listQueuedTaskArns();
   if (waiting.length === 0) return changed;
   return [...new Set([...changed, ...waiting])];
+}
+
+/** The pull records of these images, by normalised reference. */
+function pullRecords(store: DesiredStateStore, images: readonly string[]): Map<string, ImagePullRecord> {
+  const records = new Map<string, ImagePullRecord>();
+  for (const image of images) {
+    const ref = normalizeImageRef(image);
+    if (records.has(ref)) continue;
+    const pull = store.getImagePull(ref);
+    if (pull !== undefined) records.set(ref, pull);
+  }
+  return records;
+}
+
+/**
+ * Tasks that may wait on a pull of one of `refs` (mayWaitOnPull) with a container using the image. A pull's
+ * progress and end wake these, not every running task that uses the image.
+ */
+export function tasksWaitingOnPulls(store: DesiredStateStore, refs: readonly string[]): string[] {
+  const wanted = new Set(refs);
+  return store
+    .listTasks()
+    .filter((t) => mayWaitOnPull(t) && t.spec.containers.some((c) => wanted.has(normalizeImageRef(c.image))))
+    .map((t) => t.arn);
 }
 
 /** Tasks that still need container work: a known-STOPPED task has nothing left to converge. */

@@ -9,7 +9,7 @@ import type { TaskSpec } from '../../src/model/task.js';
 import { type DependencyGraph, dependentsStillRunning, evaluateDependencies } from './plan-dependencies.js';
 import { statusFromDockerState } from './plan-observe.js';
 import { isAgentProvisioned, isHeadingToRunning, nextTransition } from './plan-progress.js';
-import { isBelowCreated, isStopped, type PlanState, type WorkContainer } from './plan-state.js';
+import { isBelowCreated, isBelowPulled, isStopped, type PlanState, type WorkContainer } from './plan-state.js';
 import type { ContainerAction, ContainersActual, ContainersPlanSettings } from './types.js';
 
 export interface DockerActionsPlan {
@@ -96,6 +96,8 @@ export function planDockerActions(
       continue;
     }
     if (cgroupPending) continue;
+    // Waiting for its image (plan-pulls.ts): created once the pull step has passed it to PULLED.
+    if (settings.pulls !== undefined && isBelowPulled(c.rec.knownStatus)) continue;
     if (c.spec.mountPoints.some((m) => missingVolumes.has(m.sourceVolume))) continue;
     // With no dependency at all (explicit or implicit), nothing can be learned between create and start,
     // so the start follows in the same plan: the executor applies actions in order and stops at the first

@@ -14,6 +14,7 @@ import {
 } from './plan-reasons.js';
 import {
   isBelowCreated,
+  isBelowPulled,
   isStopped,
   type PlanState,
   raiseContainerDesired,
@@ -65,7 +66,12 @@ export function createImpossibleReason(
  * One round over the containers heading to RUNNING. Returns whether anything changed. The image and volume
  * checks run only once the dependencies allow the create, as upstream only attempts a transition then.
  */
-export function failUnreachableContainers(state: PlanState, graph: DependencyGraph, actual: ContainersActual): boolean {
+export function failUnreachableContainers(
+  state: PlanState,
+  graph: DependencyGraph,
+  actual: ContainersActual,
+  pullsOn = false,
+): boolean {
   let changed = false;
   for (const c of state.containers) {
     if (!isHeadingToRunning(state, c)) continue;
@@ -78,6 +84,8 @@ export function failUnreachableContainers(state: PlanState, graph: DependencyGra
       continue;
     }
     if (verdict.kind !== 'satisfied' || step !== 'create') continue;
+    // With the images loop, an image is judged at the pull step (plan-pulls.ts); a create comes after PULLED.
+    if (pullsOn && isBelowPulled(c.rec.knownStatus)) continue;
     const impossible = createImpossibleReason(state, c, actual);
     if (impossible !== undefined) changed = failContainer(state, c, impossible, undefined) || changed;
   }
@@ -85,7 +93,12 @@ export function failUnreachableContainers(state: PlanState, graph: DependencyGra
 }
 
 /** A failed transition: desired STOPPED, the first reason kept, and for dependency failures the synthetic code. */
-function failContainer(state: PlanState, c: WorkContainer, reason: string, exitCode: number | undefined): boolean {
+export function failContainer(
+  state: PlanState,
+  c: WorkContainer,
+  reason: string,
+  exitCode: number | undefined,
+): boolean {
   if (isStopped(c.rec.desiredStatus)) return false;
   raiseContainerDesired(state, c, 'STOPPED', reason);
   setContainerReasonOnce(c, reason);

@@ -35,11 +35,14 @@ export interface PlanState {
   readonly nowMs: number;
   /** What changed and why, in order; joined into the record action's reason. */
   readonly notes: string[];
+  /** Containers waiting on an image pull, and what `ecsd tasks` shows for each (plan-pulls.ts). */
+  readonly pullWaits: Map<string, string>;
 }
 
 const STOPPED_RANK = containerStatusRank('STOPPED');
 const RUNNING_RANK = containerStatusRank('RUNNING');
 const CREATED_RANK = containerStatusRank('CREATED');
+const PULLED_RANK = containerStatusRank('PULLED');
 
 /**
  * Joins container specs with their records by name. A spec without a record (the store writes one per spec,
@@ -67,6 +70,7 @@ export function createPlanState(desired: ContainersDesired, actual: ContainersAc
     byName: new Map(containers.map((c) => [c.name, c] as const)),
     nowMs: actual.nowMs,
     notes: [],
+    pullWaits: new Map(),
   };
 }
 
@@ -81,6 +85,10 @@ export function isSteady(status: ContainerStatus): boolean {
 
 export function isBelowCreated(status: ContainerStatus): boolean {
   return containerStatusRank(status) < CREATED_RANK;
+}
+
+export function isBelowPulled(status: ContainerStatus): boolean {
+  return containerStatusRank(status) < PULLED_RANK;
 }
 
 export function isBelowRunning(status: ContainerStatus): boolean {
@@ -153,6 +161,8 @@ const TASK_PATCH_KEYS = [
   'desiredStatus',
   'knownStatus',
   'reason',
+  'pullStartedAtMs',
+  'pullStoppedAtMs',
   'executionStoppedAtMs',
   'admittedAtMs',
   'waitingFor',

@@ -11,7 +11,7 @@
  *     resources is admitted, or waits and gets no Docker action, or can never fit and stops
  *     (plan-admission.ts, fact sheet 4.8);
  *  3. the rules, repeated until nothing changes (every change only raises a status, so this ends):
- *     dependency and create failures, the essential rule, desired status pushed down, never-ran
+ *     the pull step (plan-pulls.ts: PULLED, a wait, or a failed pull), dependency and create failures, the essential rule, desired status pushed down, never-ran
  *     containers marked STOPPED, task known status (plan-progress.ts, plan-status.ts);
  *  4. executionStoppedAt, the outbox entry (plan-report.ts) and the Docker actions (plan-actions.ts);
  *  5. exits held back for a late OOM report are looked at again: an inspect now, or a requeue at the end
@@ -26,6 +26,7 @@ import { buildDependencyGraph, type DependencyGraph } from './plan-dependencies.
 import { planExitRechecks } from './plan-late-oom.js';
 import { observeContainers } from './plan-observe.js';
 import { failUnreachableContainers } from './plan-progress.js';
+import { applyPullSteps, type PullContext, recordPullWaits } from './plan-pulls.js';
 import { taskDependencyReason } from './plan-reasons.js';
 import { buildRecordAction } from './plan-record.js';
 import { createPlanState, type PlanState, raiseTaskDesired, setTaskReasonOnce } from './plan-state.js';
@@ -56,7 +57,10 @@ export function planContainers(
   observeContainers(state, actual.viewSynced);
   if (graph.problem !== undefined) stopForImpossibleGraph(state, graph);
   const admitted = planAdmission(state, desired, settings);
-  settle(state, graph, actual);
+  const pulls: PullContext | undefined =
+    settings.pulls === undefined ? undefined : { settings: settings.pulls, admitted };
+  settle(state, graph, actual, pulls);
+  if (pulls !== undefined) recordPullWaits(state);
   clearEngineWaitReason(state);
   updateExecutionStoppedAt(state);
 
@@ -124,11 +128,19 @@ function stopForImpossibleGraph(state: PlanState, graph: DependencyGraph): void 
 }
 
 /** Applies the rules until none changes anything. Each change raises a rank, so the bound is never reached. */
-function settle(state: PlanState, graph: DependencyGraph, actual: ContainersActual): void {
+function settle(
+  state: PlanState,
+  graph: DependencyGraph,
+  actual: ContainersActual,
+  pulls: PullContext | undefined,
+): void {
   const maxRounds = 8 * (state.containers.length + 2);
   for (let round = 0; round < maxRounds; round++) {
     let changed = false;
-    if (graph.problem === undefined) changed = failUnreachableContainers(state, graph, actual) || changed;
+    if (pulls !== undefined) changed = applyPullSteps(state, graph, actual, pulls) || changed;
+    if (graph.problem === undefined) {
+      changed = failUnreachableContainers(state, graph, actual, pulls !== undefined) || changed;
+    }
     changed = applyEssentialRule(state) || changed;
     changed = pushTaskDesired(state) || changed;
     changed = markNeverRanStopped(state, actual.viewSynced) || changed;

@@ -4,7 +4,14 @@
  * the host showed; it returns actions, each with a human-readable reason, and never performs I/O.
  */
 import type { ObservedContainer } from '../../src/docker/types.js';
-import type { ContainerRecord, TaskObservation, TaskRecord, VolumeRecord } from '../../src/store/records.js';
+import type {
+  ContainerRecord,
+  ImagePullRecord,
+  TaskObservation,
+  TaskRecord,
+  VolumeRecord,
+} from '../../src/store/records.js';
+import type { PullSettings } from '../images/pull-policy.js';
 import type { HostCapacity, LedgerTask } from './admission.js';
 
 export interface ContainersPlanSettings {
@@ -14,6 +21,11 @@ export interface ContainersPlanSettings {
   taskCgroupEnabled: boolean;
   /** The host's resources for admission (admission.ts); absent: no admission, every task starts at once. */
   hostCapacity?: HostCapacity;
+  /**
+   * ECS_IMAGE_PULL_BEHAVIOR and ECS_PULL_DEPENDENT_CONTAINERS_UPFRONT, when the images loop pulls (the agent
+   * always runs it). Absent: no pulls at all — the local image is used and a missing one fails the create.
+   */
+  pulls?: PullSettings;
 }
 
 export interface ContainersDesired {
@@ -37,6 +49,8 @@ export interface ContainersActual {
   viewSynced: boolean;
   /** Image references (as written in the task) present in the local engine. */
   imagesPresent: ReadonlySet<string>;
+  /** Pull records of the task's images, by normalised reference (only when `settings.pulls` is set). */
+  pulls?: ReadonlyMap<string, ImagePullRecord>;
   /** Volume spec names whose Docker volume exists. */
   volumesPresent: ReadonlySet<string>;
   /** Whether the task cgroup (/ecs/<taskId>) exists with its limits applied. */

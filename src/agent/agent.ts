@@ -9,12 +9,14 @@ import { countWaiting, hostCapacity } from '../../reconcilers/containers/admissi
 import { ContainersExecutor } from '../../reconcilers/containers/executor.js';
 import { createImagePresence } from '../../reconcilers/containers/image-presence.js';
 import { createContainersLoop } from '../../reconcilers/containers/loop.js';
+import { createImagesLoop } from '../../reconcilers/images/loop.js';
 import { createOrphansLoop } from '../../reconcilers/orphans/loop.js';
 import { createMutationLimiter } from '../../reconcilers/runtime/index.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import { createDockerEngine } from '../docker/engine.js';
 import { createInformer } from '../docker/informer.js';
+import { parseEngineAuth } from '../docker/registry-auth.js';
 import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
 import { isEcsdError } from '../errors.js';
@@ -158,15 +160,45 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     maxBackoffMs: 30_000,
   });
   const stopGraceSec = Math.max(1, Math.round(config.containerStopTimeoutMs / 1000));
+  // Shared by both loops: the images loop forgets a reference after pulling it, so creates see it at once.
+  const imagePresence = createImagePresence({ engine, nowMs: () => clock.nowMs() });
+  const pullSettings = {
+    behavior: config.imagePullBehavior,
+    dependentContainersUpfront: config.pullDependentContainersUpfront,
+  };
+  // ECS_ENGINE_AUTH_TYPE/DATA parsed once (a bad value is a ConfigError at start); credentials never logged.
+  const registryAuth = parseEngineAuth(config.engineAuthType, config.engineAuthData);
+  logger.info('registry credentials', registryAuth.toJSON());
+  const imagesLoop = createImagesLoop({
+    store,
+    presence: imagePresence,
+    settings: pullSettings,
+    nowMs: () => clock.nowMs(),
+    runner: {
+      engine,
+      refreshImage: (ref) => informer.images.refresh(ref),
+      store,
+      invalidatePresence: (ref) => imagePresence.invalidate(ref),
+      mutations,
+      metrics: metrics.images,
+      logger: logger.child({ module: 'images' }),
+      clock,
+      authFor: async (image) => registryAuth.authFor(image),
+      pullTimeoutMs: config.imagePullTimeoutMs,
+      inactivityTimeoutMs: config.imagePullInactivityTimeoutMs,
+    },
+    runtime: runtimeFor('images', 4),
+  });
   const containersLoop = createContainersLoop({
     store,
     view,
-    images: createImagePresence({ engine, nowMs: () => clock.nowMs() }),
+    images: imagePresence,
     cgroups,
     executor,
     settings: {
       defaultStopTimeoutSec: stopGraceSec,
       taskCgroupEnabled,
+      pulls: pullSettings,
       // Host resource admission (issue 13): the capacity registration reports, less what is reserved.
       hostCapacity: hostCapacity({
         ncpu: info.ncpu,
@@ -201,6 +233,11 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       containersLoop.start();
     },
     stop: (deadlineMs) => containersLoop.stop(deadlineMs),
+  });
+  manager.add('loops', {
+    name: 'images-loop',
+    start: () => imagesLoop.start(),
+    stop: (deadlineMs) => imagesLoop.stop(deadlineMs),
   });
   manager.add('loops', {
     name: 'orphans-loop',

@@ -12,6 +12,7 @@ import { type AcsFamilies, createAcsFamilies } from './acs.js';
 import { type AdmissionFamilies, createAdmissionFamilies } from './admission.js';
 import { createDockerFamilies, type DockerFamilies } from './docker.js';
 import { createEcsApiFamilies, type EcsApiFamilies } from './ecs-api.js';
+import { createImageFamilies, type ImageFamilies } from './images.js';
 import {
   createReconcileFamilies,
   type LoopMetricsSpec,
@@ -39,6 +40,8 @@ export interface MetricsRegistry {
   readonly storeWriteErrors: Counter<'reason'>;
   /** `ecs_agent_tasks_waiting{resource}`: tasks waiting for host resources (admission). */
   readonly admission: AdmissionFamilies;
+  /** `ecs_agent_image_pulls_total{result}`, `…_pull_duration_seconds`, `…_pulls_in_flight` (images loop). */
+  readonly images: ImageFamilies;
   /** ACS session: `ecs_agent_acs_connected`, `…_reconnects_total`, `…_messages_total{type}`, `…_seconds_since_last_message`. */
   readonly acs: AcsFamilies;
   /** Prometheus text exposition content type (`text/plain; version=0.0.4; charset=utf-8`). */
@@ -72,6 +75,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   const docker = createDockerFamilies(registry);
   const ecsApi = createEcsApiFamilies(registry);
   const admission = createAdmissionFamilies(registry);
+  const images = createImageFamilies(registry);
   const acs = createAcsFamilies(registry);
   const loops: string[] = [];
   const storeWriteErrors = new Counter({
@@ -118,6 +122,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     docker,
     ecsApi,
     admission,
+    images,
     acs,
     storeWriteErrors,
     contentType: registry.contentType,

@@ -130,10 +130,33 @@ UPDATE tasks SET admitted_at_ms = created_at_ms;
 CREATE INDEX tasks_queued ON tasks (created_at_ms, arn) WHERE admitted_at_ms IS NULL AND known_status = 'NONE';
 `;
 
+/**
+ * Version 4: image pulls (issue 12, fact sheet 7.1). One row per normalised image reference: the latest pull
+ * (in flight with its progress, or how it ended) and the last success, which `ECS_IMAGE_PULL_BEHAVIOR=once`
+ * asks about after restarts. A store from an older version simply has no pulls recorded: under `once` its
+ * images are pulled once more, as a new upstream agent would.
+ */
+const V4_IMAGE_PULLS = `
+CREATE TABLE image_pulls (
+  ref TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER,
+  current_bytes INTEGER NOT NULL,
+  total_bytes INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_succeeded_at_ms INTEGER,
+  image_id TEXT,
+  reason TEXT,
+  failure TEXT
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'initial schema', sql: V1_INITIAL },
   { version: 2, description: 'outbox index by task', sql: V2_OUTBOX_BY_TASK },
   { version: 3, description: 'task admission columns', sql: V3_ADMISSION },
+  { version: 4, description: 'image pulls', sql: V4_IMAGE_PULLS },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

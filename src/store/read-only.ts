@@ -25,6 +25,8 @@ export type ReadOnlyStore = Pick<
   | 'listAllContainers'
   | 'getImage'
   | 'listImages'
+  | 'getImagePull'
+  | 'listImagePulls'
   | 'listVolumes'
   | 'listEniAttachments'
   | 'peekOutbox'

@@ -2,6 +2,7 @@
  * The records the desired-state store holds and the contract every part uses to reach them.
  * Only `src/store/` touches SQL; everything else speaks these types.
  */
+import type { ImagePullState, PullFailureKind } from '../model/image-pull.js';
 import type { ContainerStatus, HealthStatus, TaskStatus } from '../model/status.js';
 import type { DesiredSource, PortBinding, TaskSpec } from '../model/task.js';
 
@@ -74,6 +75,33 @@ export interface ImageRecord {
   pulledAtMs: number;
   lastUsedAtMs: number;
   pullSucceeded: boolean;
+}
+
+/**
+ * Where the pulls of one image reference stand (the images loop's own record, keyed by the normalised
+ * reference so the loop is woken for its own keys; fact sheet 7.1). One row per reference: the latest pull,
+ * plus the last success, which `once` and the cleanup need after later failures.
+ */
+export interface ImagePullRecord {
+  /** The reference as `normalizeImageRef` spells it (`docker.io/library/busybox:latest`). */
+  ref: string;
+  state: ImagePullState;
+  /** When the latest pull began. */
+  startedAtMs: number;
+  /** When the latest pull ended (succeeded or failed); absent while pulling. */
+  finishedAtMs?: number;
+  /** Bytes downloaded so far and bytes to download, over the layers the engine has sized (progress only). */
+  currentBytes: number;
+  totalBytes: number;
+  /** Attempts the latest pull made (transient failures are retried, fact sheet 4.9). */
+  attempts: number;
+  /** When a pull of this reference last succeeded, across later failures. */
+  lastSucceededAtMs?: number;
+  /** The image the last successful pull produced. */
+  imageId?: string;
+  /** A failed pull: `CannotPullContainerError: <registry's message>` (fact sheet 4.6), and its kind. */
+  reason?: string;
+  failure?: PullFailureKind;
 }
 
 export interface VolumeRecord {
@@ -159,6 +187,7 @@ export type StoreTable =
   | 'containers'
   | 'sent'
   | 'images'
+  | 'pulls'
   | 'volumes'
   | 'enis'
   | 'outbox'
@@ -176,7 +205,7 @@ export interface WriteOrigin {
 
 /**
  * The key a table's rows are known by in the change feed: the task ARN for tasks, containers, sent and outbox
- * (rows of one task), the image ID for images, the Docker volume name for volumes, the attachment ARN for ENIs.
+ * (rows of one task), the image ID for images, the normalised reference for pulls, the Docker volume name for volumes, the attachment ARN for ENIs.
  * `instance` and `meta` are single rows and carry no key.
  */
 export const TASK_KEYED_TABLES: ReadonlySet<StoreTable> = new Set(['tasks', 'containers', 'sent', 'outbox']);
@@ -269,6 +298,12 @@ export interface DesiredStateStore {
   getImage(imageId: string): ImageRecord | undefined;
   listImages(): ImageRecord[];
   deleteImage(imageId: string): void;
+
+  /** Writes a pull record; a record equal to the stored one is not written (and wakes no one). */
+  putImagePull(pull: ImagePullRecord): void;
+  getImagePull(ref: string): ImagePullRecord | undefined;
+  listImagePulls(): ImagePullRecord[];
+  deleteImagePull(ref: string): void;
 
   putVolume(volume: VolumeRecord): void;
   listVolumes(): VolumeRecord[];

@@ -5,12 +5,14 @@
  * as StoreCorruptError with the row's key rather than passed on as a wrong type.
  */
 import { StoreCorruptError } from '../errors.js';
+import { isImagePullState, isPullFailureKind } from '../model/image-pull.js';
 import type { HealthStatus } from '../model/status.js';
 import { HEALTH_STATUSES, isContainerStatus, isTaskStatus } from '../model/status.js';
 import type { DesiredSource, TaskSpec } from '../model/task.js';
 import type {
   ContainerRecord,
   EniAttachmentRecord,
+  ImagePullRecord,
   ImageRecord,
   InstanceRecord,
   OutboxEntry,
@@ -77,6 +79,20 @@ export interface ImageRow {
   pulled_at_ms: number;
   last_used_at_ms: number;
   pull_succeeded: number;
+}
+
+export interface ImagePullRow {
+  ref: string;
+  state: string;
+  started_at_ms: number;
+  finished_at_ms: Nullable<number>;
+  current_bytes: number;
+  total_bytes: number;
+  attempts: number;
+  last_succeeded_at_ms: Nullable<number>;
+  image_id: Nullable<string>;
+  reason: Nullable<string>;
+  failure: Nullable<string>;
 }
 
 export interface VolumeRow {
@@ -301,6 +317,47 @@ export function rowToImage(row: ImageRow): ImageRecord {
     lastUsedAtMs: row.last_used_at_ms,
     pullSucceeded: row.pull_succeeded !== 0,
   };
+}
+
+export function imagePullToRow(pull: ImagePullRecord): ImagePullRow {
+  return {
+    ref: pull.ref,
+    state: pull.state,
+    started_at_ms: pull.startedAtMs,
+    finished_at_ms: orNull(pull.finishedAtMs),
+    current_bytes: pull.currentBytes,
+    total_bytes: pull.totalBytes,
+    attempts: pull.attempts,
+    last_succeeded_at_ms: orNull(pull.lastSucceededAtMs),
+    image_id: orNull(pull.imageId),
+    reason: orNull(pull.reason),
+    failure: orNull(pull.failure),
+  };
+}
+
+export function rowToImagePull(row: ImagePullRow): ImagePullRecord {
+  if (!isImagePullState(row.state)) {
+    throw new StoreCorruptError(`image pull ${row.ref} has an unknown state`, { context: { state: row.state } });
+  }
+  if (row.failure !== null && !isPullFailureKind(row.failure)) {
+    throw new StoreCorruptError(`image pull ${row.ref} has an unknown failure kind`, {
+      context: { failure: row.failure },
+    });
+  }
+  const pull: ImagePullRecord = {
+    ref: row.ref,
+    state: row.state,
+    startedAtMs: row.started_at_ms,
+    currentBytes: row.current_bytes,
+    totalBytes: row.total_bytes,
+    attempts: row.attempts,
+  };
+  setIf(pull, 'finishedAtMs', row.finished_at_ms);
+  setIf(pull, 'lastSucceededAtMs', row.last_succeeded_at_ms);
+  setIf(pull, 'imageId', row.image_id);
+  setIf(pull, 'reason', row.reason);
+  if (row.failure !== null && isPullFailureKind(row.failure)) pull.failure = row.failure;
+  return pull;
 }
 
 export function volumeToRow(volume: VolumeRecord): VolumeRow {

@@ -21,6 +21,7 @@ import type {
   ContainerRecord,
   DesiredStateStore,
   EniAttachmentRecord,
+  ImagePullRecord,
   ImageRecord,
   InstanceRecord,
   NewOutboxEntry,
@@ -310,6 +311,30 @@ export class SqliteStore implements DesiredStateStore {
   deleteImage(imageId: string): void {
     this.#writes.run(() => {
       if (this.#sql.deleteImage.run(imageId).changes > 0) this.#writes.touch('images', imageId);
+    });
+  }
+
+  putImagePull(pull: ImagePullRecord): void {
+    const row = rows.imagePullToRow(pull);
+    this.#writes.run(() => {
+      if (rows.sameRow(this.#sql.getImagePull.get(pull.ref), row)) return;
+      this.#sql.upsertImagePull.run(row);
+      this.#writes.touch('pulls', pull.ref);
+    });
+  }
+
+  getImagePull(ref: string): ImagePullRecord | undefined {
+    const row = this.#sql.getImagePull.get(ref);
+    return row === undefined ? undefined : rows.rowToImagePull(row);
+  }
+
+  listImagePulls(): ImagePullRecord[] {
+    return this.#sql.listImagePulls.all().map(rows.rowToImagePull);
+  }
+
+  deleteImagePull(ref: string): void {
+    this.#writes.run(() => {
+      if (this.#sql.deleteImagePull.run(ref).changes > 0) this.#writes.touch('pulls', ref);
     });
   }
 

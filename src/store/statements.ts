@@ -3,7 +3,16 @@
  * (a task by ARN, a task's containers) go through the primary key or an index.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { ContainerRow, EniRow, ImageRow, InstanceRow, OutboxRow, TaskRow, VolumeRow } from './rows.js';
+import type {
+  ContainerRow,
+  EniRow,
+  ImagePullRow,
+  ImageRow,
+  InstanceRow,
+  OutboxRow,
+  TaskRow,
+  VolumeRow,
+} from './rows.js';
 
 /** The `meta` key holding the latest ACS sequence number (upstream's `task-manifest-seq-num`, fact sheet 2.8). */
 export const META_SEQUENCE_NUMBER = 'task-manifest-seq-num';
@@ -41,6 +50,9 @@ function upsert(table: string, columns: string, key: readonly string[]): string 
 const INSTANCE_COLUMNS =
   'id, cluster, container_instance_arn, ec2_instance_id, availability_zone, agent_version, registration';
 const IMAGE_COLUMNS = 'image_id, names, size_bytes, pulled_at_ms, last_used_at_ms, pull_succeeded';
+const IMAGE_PULL_COLUMNS =
+  'ref, state, started_at_ms, finished_at_ms, current_bytes, total_bytes, attempts, last_succeeded_at_ms, ' +
+  'image_id, reason, failure';
 const VOLUME_COLUMNS = 'name, task_arn, scope, driver, created_at_ms';
 const ENI_COLUMNS = 'attachment_arn, mac_address, task_arn, kind, status, expires_at_ms, sent, eni';
 
@@ -66,6 +78,10 @@ export interface Statements {
   listImages: Statement<[], ImageRow>;
   upsertImage: Statement<[ImageRow]>;
   deleteImage: Statement<[string]>;
+  getImagePull: Statement<[string], ImagePullRow>;
+  listImagePulls: Statement<[], ImagePullRow>;
+  upsertImagePull: Statement<[ImagePullRow]>;
+  deleteImagePull: Statement<[string]>;
 
   getVolume: Statement<[string], VolumeRow>;
   listVolumes: Statement<[], VolumeRow>;
@@ -123,6 +139,10 @@ export function prepareStatements(db: Database): Statements {
     listImages: db.prepare(`SELECT ${IMAGE_COLUMNS} FROM images ORDER BY image_id`),
     upsertImage: db.prepare(upsert('images', IMAGE_COLUMNS, ['image_id'])),
     deleteImage: db.prepare('DELETE FROM images WHERE image_id = ?'),
+    getImagePull: db.prepare(`SELECT ${IMAGE_PULL_COLUMNS} FROM image_pulls WHERE ref = ?`),
+    listImagePulls: db.prepare(`SELECT ${IMAGE_PULL_COLUMNS} FROM image_pulls ORDER BY ref`),
+    upsertImagePull: db.prepare(upsert('image_pulls', IMAGE_PULL_COLUMNS, ['ref'])),
+    deleteImagePull: db.prepare('DELETE FROM image_pulls WHERE ref = ?'),
 
     getVolume: db.prepare(`SELECT ${VOLUME_COLUMNS} FROM volumes WHERE name = ?`),
     listVolumes: db.prepare(`SELECT ${VOLUME_COLUMNS} FROM volumes ORDER BY name`),
