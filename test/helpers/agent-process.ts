@@ -93,7 +93,9 @@ export class AgentProcess {
       this.output += chunk.toString();
     });
     try {
-      await this.waitFor(() => this.output.includes('ecsd ready') || child.exitCode !== null, 30_000, 'agent ready');
+      // Generous: on 2 cores with other engine tests running beside it, a start (relisting every test's
+      // containers, registering with the simulator) has been seen to take over 30 s; it is not what is tested.
+      await this.waitFor(() => this.output.includes('ecsd ready') || child.exitCode !== null, 90_000, 'agent ready');
     } catch (error) {
       // Never leave an agent behind when its start is given up on.
       child.kill('SIGKILL');
