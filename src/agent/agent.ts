@@ -17,7 +17,7 @@ import type { AgentConfig } from '../config/index.js';
 import { createDockerEngine } from '../docker/engine.js';
 import { createInformer } from '../docker/informer.js';
 import { parseEngineAuth } from '../docker/registry-auth.js';
-import { type DockerEngine, type EngineInfo, LABEL_TASK_ARN } from '../docker/types.js';
+import { type DockerEngine, type EngineInfo, LABEL_CLUSTER, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
 import { isEcsdError } from '../errors.js';
 import { isHostPortFree } from '../host/port-probe.js';
@@ -84,7 +84,9 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
 
   const informer = createInformer({
     engine,
-    labelFilter: [LABEL_TASK_ARN],
+    // Only this cluster's task containers: another agent's (a second ecsd on the host, every agent of a test run on
+    // one engine) are neither adopted nor relisted and inspected at every start and resync.
+    labelFilter: [LABEL_TASK_ARN, `${LABEL_CLUSTER}=${config.cluster}`],
     resyncIntervalMs: config.resyncIntervalMs,
     logger: logger.child({ module: 'docker-informer' }),
     clock,
