@@ -4,7 +4,10 @@
  */
 import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
-import { withWaitingTasks } from '../reconcilers/containers/loop.js';
+import type { ContainersExecutor } from '../reconcilers/containers/executor.js';
+import { containersLoopDefinition, withWaitingTasks } from '../reconcilers/containers/loop.js';
+import type { ContainerView } from '../src/docker/container-view.js';
+import type { TaskCgroupManager } from '../src/host/task-cgroup.js';
 import { MIGRATIONS, migrate } from '../src/store/migrations.js';
 import { fakeClock, OTHER_TASK_ARN, openForTest, TASK_ARN, taskSpec, tempDataDir } from './store-fixtures.js';
 
@@ -85,4 +88,31 @@ test('a task reaching STOPPED wakes every waiting task; a waiting task’s own w
     [OTHER_TASK_ARN, THIRD_ARN],
     'an admission moves the line: the next one looks again',
   );
+});
+
+test('the loop reads the ledger only for a task in the line, not for one admitted, stopping or stopped', (t) => {
+  const { store } = openForTest(t);
+  const definition = containersLoopDefinition({
+    store,
+    view: {} as ContainerView,
+    images: { present: async (refs) => new Set(refs), invalidate: () => {} },
+    cgroups: {} as TaskCgroupManager,
+    executor: {} as ContainersExecutor,
+    settings: {
+      defaultStopTimeoutSec: 30,
+      taskCgroupEnabled: false,
+      hostCapacity: { cpuUnits: 2048, memoryMiB: 4096, reservedTcpPorts: new Set(), reservedUdpPorts: new Set() },
+    },
+    nowMs: () => 0,
+  });
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  store.putDesiredTask(taskSpec(THIRD_ARN));
+  t.is(definition.readDesired(TASK_ARN)?.ledgerTasks?.length, 3, 'in the line: every task');
+  store.recordObservation({ taskArn: TASK_ARN, task: { admittedAtMs: 1 } });
+  t.is(definition.readDesired(TASK_ARN)?.ledgerTasks, undefined, 'admitted');
+  store.raiseTaskDesiredStatus(OTHER_TASK_ARN, 'STOPPED');
+  t.is(definition.readDesired(OTHER_TASK_ARN)?.ledgerTasks, undefined, 'left the line');
+  store.recordObservation({ taskArn: THIRD_ARN, task: { knownStatus: 'STOPPED' } });
+  t.is(definition.readDesired(THIRD_ARN)?.ledgerTasks, undefined, 'stopped');
 });

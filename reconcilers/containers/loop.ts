@@ -11,7 +11,7 @@ import type { DesiredStateStore, ImagePullRecord } from '../../src/store/records
 import { mayWaitOnPull } from '../images/demand.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
-import { holdsResources } from './admission.js';
+import { holdsResources, isQueued } from './admission.js';
 import type { ContainersExecutor } from './executor.js';
 import type { ImagePresence } from './image-presence.js';
 import { planContainers } from './plan.js';
@@ -74,9 +74,9 @@ export function containersLoopDefinition(
         containers: deps.store.listContainers(taskArn),
         volumes: deps.store.listVolumes().filter((v) => v.taskArn === taskArn || v.scope === 'shared'),
       };
-      // Only a task still to be admitted needs the ledger: every other task's record (plan-admission.ts).
-      if (deps.settings.hostCapacity !== undefined && !holdsResources(task))
-        desired.ledgerTasks = deps.store.listTasks();
+      // Only a task in the admission line needs the ledger, every other task's record (plan-admission.ts):
+      // reading it costs a row per task ever stored, and a task that stopped or is stopping never asks.
+      if (deps.settings.hostCapacity !== undefined && isQueued(task)) desired.ledgerTasks = deps.store.listTasks();
       return desired;
     },
     async observe(taskArn, desired, inFlight) {

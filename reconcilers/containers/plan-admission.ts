@@ -13,18 +13,20 @@ export const HOST_RESOURCE_ERROR = 'HostResourceError';
 
 /**
  * Returns whether the task may do Docker work this round. Admission is off (every task may) when the loop
- * gives no ledger (`desired.ledgerTasks`) or no capacity (`settings.hostCapacity`).
+ * gives no capacity (`settings.hostCapacity`), or no ledger (`desired.ledgerTasks`) for a task in the line.
  */
 export function planAdmission(state: PlanState, desired: ContainersDesired, settings: ContainersPlanSettings): boolean {
   const capacity = settings.hostCapacity;
   const tasks = desired.ledgerTasks;
   const task = state.task;
-  if (capacity === undefined || tasks === undefined || holdsResources(task)) return true;
+  if (capacity === undefined || holdsResources(task)) return true;
   if (task.desiredStatus === 'STOPPED' || task.knownStatus === 'STOPPED') {
     // Left the line without running: nothing is held, nothing is waited for.
     setWaitingFor(state, undefined);
     return true;
   }
+  // The loop reads the ledger only for a task in the line (isQueued): past this point.
+  if (tasks === undefined) return true;
   // Containers that already exist (adopted after a restart, or created before admission existed) run
   // whatever the ledger says: they hold what they use.
   if (state.containers.some((c) => c.observed !== undefined || everCreated(c))) {

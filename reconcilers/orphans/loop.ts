@@ -46,7 +46,9 @@ export function orphansLoopDefinition(
         keysFor: (change) => (change.taskArn && !deps.store.getTask(change.taskArn) ? [change.taskArn] : []),
       },
     ],
-    // A task written by a source turns its containers from orphans into the containers loop's.
+    // A task deleted from the store turns its containers into orphans. A write to a task the store still
+    // holds cannot (its containers are the containers loop's), and every status the containers loop records
+    // is such a write: waking for those cost a reconcile that plans nothing, per task transition.
     watchedTables: ['tasks'],
     keys() {
       const arns = new Set<string>();
@@ -62,7 +64,8 @@ export function orphansLoopDefinition(
       }
       return arns;
     },
-    keysForChange: (change) => (change.taskArns === 'all' ? [] : change.taskArns),
+    keysForChange: (change) =>
+      change.taskArns === 'all' ? [] : change.taskArns.filter((taskArn) => !deps.store.getTask(taskArn)),
     readDesired: (taskArn) => (deps.store.getTask(taskArn) ? { tracked: true } : undefined),
     async observe(taskArn, _desired, inFlight) {
       const stopsInFlight = new Set<string>();

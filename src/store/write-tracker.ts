@@ -38,7 +38,7 @@ export class WriteTracker {
   readonly #transaction: Transaction<(fn: () => unknown) => unknown>;
   readonly #frames: Frame[] = [];
   readonly #listeners = new Set<ChangeListener>();
-  readonly #origin = new AsyncLocalStorage<WriteOrigin>();
+  readonly #origin = new AsyncLocalStorage<WriteOrigin | undefined>();
 
   readonly #onTouch: ((table: StoreTable, taskArn: string | null | undefined) => void) | undefined;
 
@@ -134,10 +134,16 @@ export class WriteTracker {
     }
     if (frame.touched.size === 0) return;
     const change = this.#feed.record(frame.touched, this.#origin.getStore());
+    // Outside the writer's origin: whatever a listener starts (a poll, a reporter wake) is not its write. An
+    // empty store rather than `exit()`, which on Node 20 disables the storage and turns the process-wide
+    // promise hooks off and on again around each call.
+    this.#origin.run(undefined, () => this.#notify(change));
+  }
+
+  #notify(change: StoreChange): void {
     for (const listener of [...this.#listeners]) {
       try {
-        // Outside the writer's origin: whatever a listener starts (a poll, a reporter wake) is not its write.
-        this.#origin.exit(() => listener(change));
+        listener(change);
       } catch (error) {
         // A broken listener must not break the write that already committed, nor the other listeners.
         this.#logger.error('store: change listener threw', {
