@@ -35,6 +35,7 @@ test-unit: deps
 run: deps docker build
 	@mkdir -p $(DATA_DIR)
 	ECS_DATADIR=$(DATA_DIR) ECS_CLUSTER=$${ECS_CLUSTER:-local} \
+		ECS_IMAGE_PULL_BEHAVIOR=$${ECS_IMAGE_PULL_BEHAVIOR:-prefer-cached} \
 		./dist/src/cli/main.js --tasks-dir $(TASKS_DIR)
 
 # A loopback ECS backend (the test simulator) for running the agent in ECS mode without AWS; it prints the

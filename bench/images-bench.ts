@@ -74,7 +74,7 @@ async function hasRegistryBinary(): Promise<boolean> {
 }
 
 const registry = new ImagesRegistry();
-const agent = new AgentProcess({ env: { ECS_LOGLEVEL: 'info' } });
+const agent = new AgentProcess({ env: { ECS_IMAGE_PULL_BEHAVIOR: 'default', ECS_LOGLEVEL: 'info' } });
 if (!(await hasRegistryBinary())) {
   console.log('image pull bench skipped: docker-registry is not installed (apt-get install docker-registry)');
   process.exit(0);

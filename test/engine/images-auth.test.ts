@@ -20,7 +20,7 @@ async function authRegistry(t: { teardown(fn: () => Promise<void>): void }): Pro
 }
 
 async function agentWith(t: { teardown(fn: () => Promise<void>): void }, env: Record<string, string>) {
-  const agent = new AgentProcess({ env });
+  const agent = new AgentProcess({ env: { ECS_IMAGE_PULL_BEHAVIOR: 'default', ...env } });
   t.teardown(() => agent.cleanup());
   await agent.start();
   return agent;

@@ -20,7 +20,9 @@ test('a stalled pull shows its progress, is aborted by the inactivity timeout, a
   t.teardown(() => proxy.stop());
   const image = pushed.replace(registry.host, proxy.host);
   t.teardown(() => removeLocalImage(image));
-  const agent = new AgentProcess({ env: { ECS_IMAGE_PULL_INACTIVITY_TIMEOUT: '1m' } });
+  const agent = new AgentProcess({
+    env: { ECS_IMAGE_PULL_BEHAVIOR: 'default', ECS_IMAGE_PULL_INACTIVITY_TIMEOUT: '1m' },
+  });
   t.teardown(() => agent.cleanup());
   await agent.start();
   agent.writeTaskDefinition('stall.json', {

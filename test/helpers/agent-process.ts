@@ -79,6 +79,10 @@ export class AgentProcess {
         ECS_LOG_OUTPUT_FORMAT: 'json',
         ECS_LOGLEVEL: 'debug',
         ECSD_POLL_INTERVAL: '200ms',
+        // The test image exists only in the local engine; under the default behaviour every task start would
+        // send dockerd to Docker Hub for it (a DNS lookup at least). Tests of pulls set their own behaviour and
+        // pull from a registry on 127.0.0.1.
+        ECS_IMAGE_PULL_BEHAVIOR: 'prefer-cached',
         ...(this.options.dockerHost === undefined ? {} : { DOCKER_HOST: this.options.dockerHost }),
         ...this.options.env,
       },
