@@ -49,7 +49,11 @@ export function planImagePull(
   const first = unserved[0];
   if (first === undefined) return { actions: [] };
   const who =
-    unserved.length === 1 ? `container ${first.container} of task ${first.taskArn}` : `${unserved.length} containers`;
+    unserved.length > 1
+      ? `${unserved.length} containers`
+      : first.prepull === true
+        ? 'the start-up pre-pull (ECSD_PREPULL_IMAGES) and no task'
+        : `container ${first.container} of task ${first.taskArn}`;
   return {
     actions: [
       {
