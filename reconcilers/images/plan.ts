@@ -49,11 +49,11 @@ export function planImagePull(
   const first = unserved[0];
   if (first === undefined) return { actions: [] };
   const who =
-    unserved.length > 1
-      ? `${unserved.length} containers`
-      : first.prepull === true
-        ? 'the start-up pre-pull (ECSD_PREPULL_IMAGES) and no task'
-        : `container ${first.container} of task ${first.taskArn}`;
+    unserved.length > 1 ? `${unserved.length} containers` : `container ${first.container} of task ${first.taskArn}`;
+  const reason =
+    unserved.length === 1 && first.prepull === true
+      ? `start-up pre-pull of ${first.image} (ECSD_PREPULL_IMAGES; ECS_IMAGE_PULL_BEHAVIOR=${behavior})`
+      : `${who} wait for ${first.image} (ECS_IMAGE_PULL_BEHAVIOR=${behavior})`;
   return {
     actions: [
       {
@@ -61,7 +61,7 @@ export function planImagePull(
         ref: desired.ref,
         image: first.image,
         retry: !(fallsBackToLocal(settings) && actual.present),
-        reason: `${who} wait for ${first.image} (ECS_IMAGE_PULL_BEHAVIOR=${behavior})`,
+        reason,
       },
     ],
   };
