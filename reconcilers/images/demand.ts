@@ -12,10 +12,13 @@ import { buildDependencyGraph } from '../containers/plan-dependencies.js';
 import { mayPull } from '../containers/plan-pulls.js';
 import { createPlanState } from '../containers/plan-state.js';
 
-/** One container waiting on a pull. */
+/** One container waiting on a pull, or the start-up pre-pull of an image (no task, no container). */
 export interface PullDemander {
+  /** Empty for a pre-pull. */
   taskArn: string;
   container: string;
+  /** ECSD_PREPULL_IMAGES: pulled at start-up so the first task using it does not wait (an ecsd extension). */
+  prepull?: true;
   /** The image as the task wrote it (what logs and waiting texts show). */
   image: string;
   /** When its task began waiting on pulls: a pull that ended before does not serve it (pull-policy.ts). */
@@ -65,4 +68,21 @@ export function taskPullDemand(
       waitStartMs,
       ref: normalizeImageRef(c.spec.image),
     }));
+}
+
+/**
+ * The start-up pre-pull of ECSD_PREPULL_IMAGES, as demanders that belong to no task. Their wait starts with the
+ * agent, so one pull that ends after start serves them (success or failure alike: a failed pre-pull is not
+ * retried here; the first task using the image pulls it as usual), and the pull behaviour decides as for tasks
+ * (prefer-cached, or once with the image already pulled, pulls nothing).
+ */
+export function prepullDemand(images: readonly string[], agentStartMs: number): Array<PullDemander & { ref: string }> {
+  return images.map((image) => ({
+    taskArn: '',
+    container: '',
+    prepull: true,
+    image,
+    waitStartMs: agentStartMs,
+    ref: normalizeImageRef(image),
+  }));
 }

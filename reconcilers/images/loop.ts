@@ -9,7 +9,7 @@ import type { DesiredStateStore } from '../../src/store/records.js';
 import type { ImagePresence } from '../containers/image-presence.js';
 import { createLoop } from '../runtime/loop.js';
 import type { Loop, LoopDefinition, LoopDeps } from '../runtime/types.js';
-import { mayWaitOnPull, type PullDemander, taskPullDemand } from './demand.js';
+import { mayWaitOnPull, type PullDemander, prepullDemand, taskPullDemand } from './demand.js';
 import { IMAGE_ACTION_KINDS, type ImagesActual, type ImagesDesired, type PullAction, planImagePull } from './plan.js';
 import type { PullSettings } from './pull-policy.js';
 import { type PullRunnerDeps, runPull } from './pull-runner.js';
@@ -20,6 +20,8 @@ export interface ImagesLoopDeps {
   settings: PullSettings;
   runner: PullRunnerDeps;
   nowMs: () => number;
+  /** ECSD_PREPULL_IMAGES, pulled once after `agentStartMs` through this loop's own pull path. */
+  prepull?: { images: readonly string[]; agentStartMs: number };
 }
 
 export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<ImagesDesired, ImagesActual, PullAction> {
@@ -29,8 +31,9 @@ export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<Image
     return task === undefined ? [] : taskPullDemand(task, deps.store.listContainers(arn), upfront, deps.nowMs());
   };
   const waitingTasks = () => deps.store.listTasks().filter(mayWaitOnPull);
+  const prepull = deps.prepull === undefined ? [] : prepullDemand(deps.prepull.images, deps.prepull.agentStartMs);
   const allKeys = (): Set<string> => {
-    const refs = new Set<string>();
+    const refs = new Set<string>(prepull.map((d) => d.ref));
     for (const task of waitingTasks()) for (const d of demandOf(task.arn)) refs.add(d.ref);
     return refs;
   };
@@ -48,7 +51,7 @@ export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<Image
       return refs;
     },
     readDesired(ref) {
-      const demanders: PullDemander[] = [];
+      const demanders: PullDemander[] = prepull.filter((d) => d.ref === ref);
       for (const task of waitingTasks()) {
         for (const d of taskPullDemand(task, deps.store.listContainers(task.arn), upfront, deps.nowMs())) {
           if (d.ref === ref) demanders.push(d);

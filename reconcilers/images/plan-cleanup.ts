@@ -31,6 +31,7 @@
  *   removes more if needed (kubelet's image GC works the same way).
  */
 import { normalizeImageRef } from '../../src/docker/informer-images.js';
+import type { ImageCleanupTrigger } from '../../src/model/image-pull.js';
 
 /** An image this agent pulled or uses (the store's image record, fact sheet 7.3) and what holds it. */
 export interface TrackedImage {
@@ -83,7 +84,8 @@ export interface DiskState {
   usedBytes: number;
 }
 
-export type CleanupTrigger = 'interval' | 'disk-pressure';
+/** The closed union lives with the metric vocabularies (its values are a metric label). */
+export type CleanupTrigger = ImageCleanupTrigger;
 
 export interface ImageCleanupInput {
   tracked: readonly TrackedImage[];

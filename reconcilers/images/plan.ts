@@ -49,7 +49,11 @@ export function planImagePull(
   const first = unserved[0];
   if (first === undefined) return { actions: [] };
   const who =
-    unserved.length === 1 ? `container ${first.container} of task ${first.taskArn}` : `${unserved.length} containers`;
+    unserved.length > 1 ? `${unserved.length} containers` : `container ${first.container} of task ${first.taskArn}`;
+  const reason =
+    unserved.length === 1 && first.prepull === true
+      ? `start-up pre-pull of ${first.image} (ECSD_PREPULL_IMAGES; ECS_IMAGE_PULL_BEHAVIOR=${behavior})`
+      : `${who} wait for ${first.image} (ECS_IMAGE_PULL_BEHAVIOR=${behavior})`;
   return {
     actions: [
       {
@@ -57,7 +61,7 @@ export function planImagePull(
         ref: desired.ref,
         image: first.image,
         retry: !(fallsBackToLocal(settings) && actual.present),
-        reason: `${who} wait for ${first.image} (ECS_IMAGE_PULL_BEHAVIOR=${behavior})`,
+        reason,
       },
     ],
   };

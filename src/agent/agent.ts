@@ -33,6 +33,7 @@ import { openStore } from '../store/index.js';
 import type { DesiredStateStore } from '../store/records.js';
 import { addControlPlane } from './control-plane.js';
 import { AgentStartError } from './errors.js';
+import { addImageCleanup } from './image-cleanup.js';
 import { Manager, type ManagerState } from './manager.js';
 import { SourcesReady } from './sources-ready.js';
 
@@ -176,6 +177,8 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     presence: imagePresence,
     settings: pullSettings,
     nowMs: () => clock.nowMs(),
+    // ECSD_PREPULL_IMAGES: demands of no task, served by one pull after this start (the loop's own path).
+    prepull: { images: config.prepullImages, agentStartMs: clock.nowMs() },
     runner: {
       engine,
       refreshImage: (ref) => informer.images.refresh(ref),
@@ -240,6 +243,19 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     name: 'images-loop',
     start: () => imagesLoop.start(),
     stop: (deadlineMs) => imagesLoop.stop(deadlineMs),
+  });
+  addImageCleanup({
+    manager,
+    config,
+    engine,
+    store,
+    informer,
+    dockerRootDir: info.dockerRootDir,
+    invalidatePresence: (ref) => imagePresence.invalidate(ref),
+    sourcesReady: () => sourcesReady.allReady(),
+    metrics: metrics.images,
+    logger: logger.child({ module: 'image-cleanup' }),
+    clock,
   });
   manager.add('loops', {
     name: 'orphans-loop',

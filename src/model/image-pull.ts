@@ -34,3 +34,10 @@ export function isImagePullState(value: string): value is ImagePullState {
 export function isPullFailureKind(value: string): value is PullFailureKind {
   return (PULL_FAILURE_KINDS as readonly string[]).includes(value);
 }
+
+/**
+ * What started an image cleanup cycle: the scheduled ECS_IMAGE_CLEANUP_INTERVAL cycle, or the disk-pressure
+ * check (ECSD_IMAGE_GC_HIGH_PERCENT). The label of `ecs_agent_image_cleanup_removed_total{trigger}`.
+ */
+export const IMAGE_CLEANUP_TRIGGERS = ['interval', 'disk-pressure'] as const;
+export type ImageCleanupTrigger = (typeof IMAGE_CLEANUP_TRIGGERS)[number];
