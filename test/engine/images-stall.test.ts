@@ -40,5 +40,7 @@ test('a stalled pull shows its progress, is aborted by the inactivity timeout, a
   const pull = store?.getImagePull(normalizeImageRef(image));
   store?.close();
   t.is(pull?.state, 'succeeded');
-  t.is(pull?.attempts, 2, 'the stalled attempt, then the one that pulled');
+  // At least the stalled attempt and the one that pulled; on a loaded machine a retry can start before the
+  // proxy is resumed and stall (and time out) too, so the exact count is not the point.
+  t.true((pull?.attempts ?? 0) >= 2, `attempts: ${pull?.attempts}`);
 });
