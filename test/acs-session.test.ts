@@ -9,13 +9,13 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import test, { type ExecutionContext } from 'ava';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type Clock, systemClock } from '../src/clock.js';
 import { CredentialsManager } from '../src/credentials/manager.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import { DEFAULT_TASK_POLICY } from '../src/model/task-policy.js';
 import { AcsSource, type AcsTuning } from '../src/sources/acs/index.js';
 import { upgradeSigningRequest } from '../src/sources/acs/sign.js';
 import { acsTask, CLUSTER_ARN, INSTANCE_ARN, payload, taskArn } from './acs-helpers.js';
+import { recordingClock } from './helpers/recording-clock.js';
 import { waitFor } from './helpers/wait-for.js';
 import { capturingLogger, memoryStore } from './local-source-helpers.js';
 
@@ -95,20 +95,6 @@ async function verify(req: IncomingMessage): Promise<boolean> {
     signed.headers['authorization'] === req.headers.authorization &&
     req.headers['x-amz-security-token'] === 'test-token'
   );
-}
-
-/** The system clock, recording every wait the source asks for. */
-function recordingClock(): Clock & { sleeps: number[] } {
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    nowMs: systemClock.nowMs,
-    setTimeout: systemClock.setTimeout,
-    sleep: (ms, signal) => {
-      sleeps.push(ms);
-      return systemClock.sleep(ms, signal);
-    },
-  };
 }
 
 function startSource(t: ExecutionContext, backend: FakeBackend, tuning: Partial<AcsTuning> = {}) {

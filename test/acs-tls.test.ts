@@ -6,13 +6,8 @@
  *   - with `-k` the session connects and a payload is acked over TLS;
  *   - a server that offers only TLS 1.1 is refused even with `-k`: the session asks for TLS 1.2 or newer.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import test, { type ExecutionContext } from 'ava';
-import { type Clock, systemClock } from '../src/clock.js';
 import { CredentialsManager } from '../src/credentials/manager.js';
 import { createEcsApi } from '../src/ecs/client.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
@@ -20,40 +15,14 @@ import { DEFAULT_TASK_POLICY } from '../src/model/task-policy.js';
 import { AcsSource } from '../src/sources/acs/index.js';
 import { ecsConfig } from './ecs-fixtures.js';
 import { FakeClock } from './helpers/fake-clock.js';
+import { recordingClock } from './helpers/recording-clock.js';
+import { selfSignedCert } from './helpers/self-signed-cert.js';
 import { waitFor } from './helpers/wait-for.js';
 import { capturingLogger, memoryStore } from './local-source-helpers.js';
 import { buildAcsTask, type EcsSimulator, type SimTlsOptions, startEcsSimulator } from './support/ecs-sim/index.js';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'AKIDTLSTEST', secretAccessKey: 'tls-test-secret' };
-
-/** The brief's self-signed certificate for 127.0.0.1 (an IP subjectAltName, so only the issuer is at fault). */
-function selfSignedCert(t: ExecutionContext): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ecsd-acs-tls-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-days',
-      '1',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
-  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-}
 
 async function httpsSim(t: ExecutionContext, tlsOptions: SimTlsOptions): Promise<EcsSimulator> {
   const sim = await startEcsSimulator({ ...CREDENTIALS, region: REGION, tls: tlsOptions });
@@ -88,20 +57,6 @@ async function registerAndDiscover(t: ExecutionContext, sim: EcsSimulator): Prom
   const arn = instance.containerInstanceArn ?? '';
   const { endpoint } = await api.discoverPollEndpoint(arn);
   return { arn, endpoint };
-}
-
-/** The system clock, recording every wait the source asks for (the reconnect backoff). */
-function recordingClock(): Clock & { sleeps: number[] } {
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    nowMs: systemClock.nowMs,
-    setTimeout: systemClock.setTimeout,
-    sleep: (ms, signal) => {
-      sleeps.push(ms);
-      return systemClock.sleep(ms, signal);
-    },
-  };
 }
 
 function startSource(

@@ -3,10 +3,6 @@
  * on error and "no endpoint returned"; `-k` against a self-signed HTTPS endpoint; ECS_BACKEND_HOST without a
  * scheme; every call counted by operation and result.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { backendEndpoint, effectiveCluster } from '../src/ecs/client.js';
 import { POLL_ENDPOINT_CACHE_TTL_MS } from '../src/ecs/poll-endpoint-cache.js';
@@ -14,6 +10,7 @@ import { EcsApiError } from '../src/errors.js';
 import { ECS_API_OPERATIONS, ECS_API_RESULTS } from '../src/metrics/ecs-api.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import { ecsConfig, makeApi, startFakeEcs } from './ecs-fixtures.js';
+import { selfSignedCert } from './helpers/self-signed-cert.js';
 
 const ARN = 'arn:aws:ecs:us-west-2:123456789012:container-instance/ecsd-test/0123456789abcdef';
 const OTHER_ARN = 'arn:aws:ecs:us-west-2:123456789012:container-instance/ecsd-test/fedcba9876543210';
@@ -90,31 +87,6 @@ test('every ECS API series exists at 0 from start-up', async (t) => {
     t.is(await metrics.sampleValue('ecs_agent_ecs_api_call_duration_seconds_count', { operation }), 0);
   }
 });
-
-function selfSignedCert(t: Parameters<typeof makeApi>[0]): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ecsd-ecs-tls-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-days',
-      '1',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
-  return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
-}
 
 test('-k: a self-signed HTTPS endpoint is refused without it and used with it', async (t) => {
   const ecs = await startFakeEcs(t, () => ({ body: ENDPOINTS }), selfSignedCert(t));
