@@ -10,7 +10,7 @@ import {
   MAX_DOCKER_API_VERSION,
   MIN_DOCKER_API_VERSION,
 } from './api-version.js';
-import { createDockerClient, type DockerClient, dial, type ModemOptions } from './client.js';
+import { createDockerClient, type DockerClient, dial, type ModemOptions, versionedClient } from './client.js';
 import { apiError, connectionError, isConnectionError, timeoutError } from './docker-errors.js';
 import type { CallOptions } from './types.js';
 
@@ -132,6 +132,8 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
   const count = (op: string): void => {
     counts[op] = (counts[op] ?? 0) + 1;
   };
+  // One modem (one keep-alive socket pool) for the engine: negotiation uses it unversioned, calls versioned.
+  const unversioned = createDockerClient(options.modemOptions);
   let versioned: { client: DockerClient; version: string } | undefined;
   let negotiating: Promise<{ client: DockerClient; version: string }> | undefined;
 
@@ -144,7 +146,6 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
       undefined,
       options.negotiateTimeoutMs,
       async ({ signal }) => {
-        const unversioned = createDockerClient(options.modemOptions);
         const report = await dial<EngineVersionReport>(unversioned, {
           method: 'GET',
           path: '/version',
@@ -156,7 +157,7 @@ export function createCallRunner(options: CallRunnerOptions): CallRunner {
           options.apiVersionLimits ?? { min: MIN_DOCKER_API_VERSION, max: MAX_DOCKER_API_VERSION },
         );
         if ('error' in chosen) throw chosen.error;
-        versioned = { client: createDockerClient(options.modemOptions, chosen.version), version: chosen.version };
+        versioned = { client: versionedClient(unversioned, chosen.version), version: chosen.version };
         return versioned;
       },
       undefined,

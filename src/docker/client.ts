@@ -1,25 +1,18 @@
 /**
- * The Engine API client: dockerode's modem (docker-modem over node:http), reached through one promise-shaped
- * `dial`. Calls go through `modem.dial` rather than dockerode's per-object wrappers because those wire the
- * abort signal unevenly (e.g. `Image.inspect` drops `abortSignal`), and cancellation must reach every call.
- *
- * The modem is loaded from dockerode's own dependency, not through dockerode's index: that index also loads
- * @grpc/grpc-js and protobufjs for BuildKit sessions, ~0.2 s of CPU and ~6.5 MiB of RSS at every agent
- * start for code the agent never calls (measured numbers in the README). No keep-alive `http.Agent` is
- * passed: docker-modem `util.inspect`s each request's options (agent included) whether or not debugging is
- * on, so an agent made calls dearer, and Node 20's global agent already keeps sockets alive.
+ * The Engine API client: a modem in dockerode's shape (`lean-modem.ts`: docker-modem's `dial` contract on
+ * node:http with a keep-alive agent), reached through one promise-shaped `dial`. Calls go through
+ * `modem.dial` rather than dockerode's per-object wrappers because those wire the abort signal unevenly
+ * (e.g. `Image.inspect` drops `abortSignal`), and cancellation must reach every call. dockerode's index is
+ * not imported: it also loads @grpc/grpc-js and protobufjs for BuildKit sessions, ~0.2 s of CPU and ~6.5 MiB
+ * of RSS at every agent start for code the agent never calls (measured numbers in the README).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import type DockerModem from 'docker-modem';
 import { ConfigError } from '../errors.js';
+import { LeanModem, type LeanModemOptions } from './lean-modem.js';
 
-/** docker-modem as dockerode resolves it (the version dockerode was released against). */
-const Modem = createRequire(createRequire(import.meta.url).resolve('dockerode'))('docker-modem') as typeof DockerModem;
-
-export type ModemOptions = DockerModem.ConstructorOptions;
+export type ModemOptions = LeanModemOptions;
 
 /** TLS material for `https://` / `tcp://` hosts with TLS: PEM file paths (DOCKER_CERT_PATH's ca/cert/key.pem). */
 export interface DockerTlsOptions {
@@ -28,28 +21,19 @@ export interface DockerTlsOptions {
   keyPath?: string;
 }
 
-/** What the engine holds of dockerode: its modem. */
+/** What the engine holds: the modem. */
 export interface DockerClient {
-  modem: DockerModem;
+  modem: LeanModem;
 }
 
 /**
  * Modem options for a `DOCKER_HOST`: `unix:///path`, a bare `/path`, `tcp://host:port` (plain HTTP unless
- * TLS material is given), `http://` or `https://host:port`. Every key is set explicitly, because
- * docker-modem merges its own reading of `process.env.DOCKER_HOST`/`DOCKER_CERT_PATH` under ours.
+ * TLS material is given), `http://` or `https://host:port`.
  */
 export function modemOptionsFor(dockerHost: string, tls: DockerTlsOptions = {}): ModemOptions {
-  const unset = {
-    host: undefined,
-    port: undefined,
-    ca: undefined,
-    cert: undefined,
-    key: undefined,
-    timeout: undefined,
-  };
   if (dockerHost.startsWith('unix://') || dockerHost.startsWith('/')) {
     const socketPath = dockerHost.startsWith('unix://') ? dockerHost.slice('unix://'.length) : dockerHost;
-    return { ...unset, socketPath, protocol: 'http' };
+    return { socketPath, protocol: 'http' };
   }
   const match = /^(tcp|http|https):\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(dockerHost);
   if (match === null) {
@@ -62,17 +46,20 @@ export function modemOptionsFor(dockerHost: string, tls: DockerTlsOptions = {}):
   };
   const useTls = match[1] === 'https' || material.ca !== undefined || material.cert !== undefined;
   return {
-    ...unset,
     ...material,
-    socketPath: undefined,
     host: match[2]!.replace(/^\[|\]$/g, ''),
     port: Number(match[3]),
     protocol: useTls ? 'https' : 'http',
-  } as ModemOptions;
+  };
 }
 
-export function createDockerClient(options: ModemOptions, apiVersion?: string): DockerClient {
-  return { modem: new Modem(apiVersion === undefined ? options : { ...options, version: `v${apiVersion}` }) };
+export function createDockerClient(options: ModemOptions): DockerClient {
+  return { modem: new LeanModem(options) };
+}
+
+/** The same engine at a negotiated API version: every path becomes `/v<version>/…`, on the same sockets. */
+export function versionedClient(client: DockerClient, apiVersion: string): DockerClient {
+  return { modem: client.modem.withVersion(`v${apiVersion}`) };
 }
 
 export type Query = Record<string, string | number | boolean | object | undefined>;
