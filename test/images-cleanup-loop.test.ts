@@ -164,8 +164,18 @@ test('a cycle ends: the re-plan after its deletions is empty, and the per-cycle 
   for (const [i, id] of ['a', 'b', 'c'].entries())
     store.putImage(record(`sha256:${id}`, [`${id}:1`], NOW - (5 - i) * HOUR));
   const { engine, removed } = recordingEngine();
+  let slots = 0;
   const { cleanup, metrics } = cleanupLoop(store, engine, {
-    overrides: { settings: { ...SETTINGS, config: { ...SETTINGS.config, numImagesDeletePerCycle: 1 } } },
+    overrides: {
+      settings: { ...SETTINGS, config: { ...SETTINGS.config, numImagesDeletePerCycle: 1 } },
+      // The agent's Docker mutation bound: every removal goes through it.
+      mutations: {
+        run: <T>(fn: () => Promise<T>) => {
+          slots += 1;
+          return fn();
+        },
+      },
+    },
   });
   cleanup.requestCycle('interval');
   await cleanup.loop.syncOnce();
@@ -181,6 +191,22 @@ test('a cycle ends: the re-plan after its deletions is empty, and the per-cycle 
   await cleanup.loop.syncOnce();
   t.deepEqual(removed, ['a:1', 'b:1']);
   t.is(cleanup.lastCycle()?.cycle, 2);
+  t.is(slots, 2);
+});
+
+test('a cycle with nothing to delete is taken and finished, and not looked at again', async (t) => {
+  const store = memoryStore();
+  store.putImage(record('sha256:young', ['young:1'], NOW - 60_000));
+  const { engine, removed } = recordingEngine();
+  const { cleanup, metrics, logger } = cleanupLoop(store, engine);
+  cleanup.requestCycle('interval');
+  // The runtime's fixed-point check is on (fixture): start-cycle and finish-cycle alone must plan nothing after.
+  await cleanup.loop.syncOnce();
+  t.deepEqual(removed, []);
+  t.like(cleanup.lastCycle(), { cycle: 1, planned: 0, finished: true });
+  t.is(cleanup.loop.lastTerminalError('cycle'), undefined);
+  t.is(await metrics.sampleValue('ecs_agent_reconcile_total', { loop: 'image-cleanup', result: 'requeue' }), 0);
+  t.like(logger.lines.find((line) => line.msg === 'image cleanup cycle done')?.fields, { planned: 0, removed: 0 });
 });
 
 test('a refused removal is skipped and the next deletion of the same cycle is done; the key is not retried', async (t) => {

@@ -21,6 +21,7 @@ import type { Logger } from '../../src/logging/types.js';
 import type { ImageFamilies } from '../../src/metrics/images.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
 import { createLoop } from '../runtime/loop.js';
+import type { MutationLimiter } from '../runtime/mutation-limiter.js';
 import { type ScheduledJob, scheduleJob } from '../runtime/schedule.js';
 import type { Loop, LoopDefinition, LoopDeps, LoopPlan } from '../runtime/types.js';
 import { createCleanupExecutor } from './cleanup.js';
@@ -62,6 +63,8 @@ export interface ImageCleanupDeps {
   metrics: Pick<ImageFamilies, 'cleanupRemoved' | 'cleanupFailed'>;
   logger: Logger;
   clock: Clock;
+  /** The agent's one bound on Docker mutations (removals hold a slot each). */
+  mutations?: Pick<MutationLimiter, 'run'>;
 }
 
 export interface ImageCleanupSchedule {

@@ -13,6 +13,7 @@ import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ImageFamilies } from '../../src/metrics/images.js';
 import type { DesiredStateStore } from '../../src/store/records.js';
+import type { MutationLimiter } from '../runtime/mutation-limiter.js';
 import type { CleanupDeletion, CleanupTrigger, RemoveImageDeletion } from './plan-cleanup.js';
 
 export interface CleanupExecutorDeps {
@@ -24,6 +25,8 @@ export interface CleanupExecutorDeps {
   invalidatePresence: (ref: string) => void;
   metrics: Pick<ImageFamilies, 'cleanupRemoved' | 'cleanupFailed'>;
   logger: Logger;
+  /** The agent's one bound on Docker mutations: each removal holds a slot while it runs. */
+  mutations?: Pick<MutationLimiter, 'run'>;
 }
 
 export type DeletionOutcome = { ok: true } | { ok: false; error: string };
@@ -35,12 +38,14 @@ export interface CleanupExecutor {
 
 export function createCleanupExecutor(deps: CleanupExecutorDeps): CleanupExecutor {
   const { logger } = deps;
+  const bounded = <T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
+    deps.mutations === undefined ? fn() : deps.mutations.run(fn, signal);
 
   /** Each name in turn; a name is off the record as soon as it is gone, so a failure later keeps the rest. */
   const removeImage = async (deletion: RemoveImageDeletion, signal: AbortSignal): Promise<void> => {
     try {
       for (const ref of deletion.refs) {
-        await deps.engine.removeImage(ref, { signal });
+        await bounded(() => deps.engine.removeImage(ref, { signal }), signal);
         deps.invalidatePresence(ref);
         if (!deletion.tracked) continue;
         const record = deps.store.getImage(deletion.imageId);
@@ -61,7 +66,10 @@ export function createCleanupExecutor(deps: CleanupExecutorDeps): CleanupExecuto
         deletion.kind === 'remove-image' ? { imageId: deletion.imageId } : { container: deletion.containerName };
       try {
         if (deletion.kind === 'remove-container') {
-          await deps.engine.removeContainer(deletion.containerId, { removeVolumes: true }, { signal });
+          await bounded(
+            () => deps.engine.removeContainer(deletion.containerId, { removeVolumes: true }, { signal }),
+            signal,
+          );
         } else {
           await removeImage(deletion, signal);
         }

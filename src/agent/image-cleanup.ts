@@ -9,6 +9,7 @@
 import type { CleanupAction } from '../../reconcilers/images/cleanup-actions.js';
 import type { CleanupSettings } from '../../reconcilers/images/cleanup-input.js';
 import { createImageCleanupLoop, DISK_CHECK_INTERVAL_MS } from '../../reconcilers/images/cleanup-loop.js';
+import type { MutationLimiter } from '../../reconcilers/runtime/mutation-limiter.js';
 import type { LoopDeps } from '../../reconcilers/runtime/types.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
@@ -32,6 +33,8 @@ export interface ImageCleanupWiring {
   metrics: ImageFamilies;
   logger: Logger;
   clock: Clock;
+  /** The agent's one bound on Docker mutations, shared with the other loops. */
+  mutations: Pick<MutationLimiter, 'run'>;
   /** What every loop shares of the runtime (the agent's `runtimeFor`). */
   runtime: LoopDeps<CleanupAction>;
 }
@@ -77,6 +80,7 @@ export function addImageCleanup(wiring: ImageCleanupWiring): void {
     metrics: wiring.metrics,
     logger,
     clock: wiring.clock,
+    mutations: wiring.mutations,
     schedule: { cycleIntervalMs: config.imageCleanupIntervalMs, diskCheckIntervalMs: DISK_CHECK_INTERVAL_MS },
     // A read-only engine (the dry-run view) plans and removes nothing, whatever the runtime was told.
     runtime: { ...wiring.runtime, dryRun: (wiring.runtime.dryRun ?? false) || wiring.engine.readOnly },
