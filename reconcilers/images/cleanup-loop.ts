@@ -94,7 +94,7 @@ interface MeasuredDisk {
   usedPercent: number;
 }
 
-interface DefinitionParts {
+export interface ImageCleanupLoopParts {
   cycles: CleanupCycles;
   measure: () => Promise<MeasuredDisk | undefined>;
   /** Aborted when the loop stops: the non-ECS container listing of an observe. */
@@ -103,7 +103,7 @@ interface DefinitionParts {
 
 export function imageCleanupLoopDefinition(
   deps: ImageCleanupDeps,
-  parts: DefinitionParts,
+  parts: ImageCleanupLoopParts,
 ): LoopDefinition<CleanupDesired, CleanupActual, CleanupAction> {
   const { cycles, measure } = parts;
   const executor = createCleanupExecutor(deps);
