@@ -1,9 +1,10 @@
 /**
  * Image cleanup's place in the agent: the settings read from the configuration, the `image-cleanup` loop
- * built on the informer's caches and the store, and its start/stop (with its two schedules) with the loops. Off altogether with
- * ECS_DISABLE_IMAGE_CLEANUP, and with ECS_IMAGE_PULL_BEHAVIOR=prefer-cached (fact sheet 7.4: that behaviour
- * counts on cached images staying) — the disk-pressure check included, since an operator who turned cleanup
- * off does not expect images to vanish; ECSD_IMAGE_GC_HIGH_PERCENT=100 turns off only the disk-pressure part.
+ * built on the informer's caches and the store, and its start/stop (with its two schedules) with the other
+ * loops. Off altogether with ECS_DISABLE_IMAGE_CLEANUP, and with ECS_IMAGE_PULL_BEHAVIOR=prefer-cached
+ * (fact sheet 7.4: that behaviour counts on cached images staying) — the disk-pressure check included,
+ * since an operator who turned cleanup off does not expect images to vanish; ECSD_IMAGE_GC_HIGH_PERCENT=100
+ * turns off only the disk-pressure part.
  */
 
 import type { CleanupAction } from '../../reconcilers/images/cleanup-actions.js';
