@@ -1,62 +1,35 @@
 /**
  * Image cleanup over a real (in-memory) store: the planner's input as the store, the pulls in flight and the
  * informer's cache give it (in use = any task still in the store, by name in any spelling or by image ID,
- * including local images ecsd never pulled), the job's execution of a plan with an engine that fails one
- * removal, the sources-ready gate and the disk-pressure check, and the start-up pre-pull through the images
- * loop.
+ * including local images ecsd never pulled), the image-cleanup loop's execution of a cycle with an engine
+ * that fails one removal, the sources-ready gate, the disk-pressure check and dry-run, and the start-up
+ * pre-pull through the images loop.
  */
 import test from 'ava';
-import { createImageCleanup, type ImageCleanupDeps } from '../reconcilers/images/cleanup.js';
-import {
-  buildCleanupInput,
-  type CleanupSettings,
-  UPSTREAM_EXCLUDED_IMAGES,
-} from '../reconcilers/images/cleanup-input.js';
+import { buildCleanupInput, UPSTREAM_EXCLUDED_IMAGES } from '../reconcilers/images/cleanup-input.js';
 import { createImagesLoop } from '../reconcilers/images/loop.js';
 import { planImageCleanup } from '../reconcilers/images/plan-cleanup.js';
 import { createMutationLimiter } from '../reconcilers/runtime/mutation-limiter.js';
 import { systemClock } from '../src/clock.js';
-import type { DockerEngine, ObservedContainer, ObservedImage } from '../src/docker/types.js';
+import type { DockerEngine } from '../src/docker/types.js';
 import { LABEL_TASK_ARN } from '../src/docker/types.js';
-import { DockerApiError } from '../src/errors.js';
 import { silentLogger } from '../src/logging/types.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
-import { openStore } from '../src/store/index.js';
-import type { DesiredStateStore, ImageRecord } from '../src/store/records.js';
+import type { DesiredStateStore } from '../src/store/records.js';
 import { containerSpec, taskSpecWith } from './helpers/specs.js';
 import { waitFor } from './helpers/wait-for.js';
-import { capturingLogger } from './store-fixtures.js';
-
-const HOUR = 3_600_000;
-const NOW = Date.UTC(2026, 0, 10, 12, 0, 0);
-
-const SETTINGS: CleanupSettings = {
-  config: {
-    imageMinimumCleanupAgeMs: HOUR,
-    nonEcsImageMinimumCleanupAgeMs: HOUR,
-    numImagesDeletePerCycle: 10,
-    numNonEcsContainersDeletePerCycle: 5,
-    nonEcsContainerCleanupWaitMs: 3 * HOUR,
-    enableUntrackedImageCleanup: true,
-    imageGcHighPercent: 85,
-    imageGcLowPercent: 80,
-  },
-  excludeUntrackedImages: ['excluded:1'],
-  pinnedImages: ['pinned:1'],
-  prepullImages: [],
-};
-
-function memoryStore(): DesiredStateStore {
-  return openStore({ dataDir: '/nonexistent', checkpoint: false, logger: silentLogger }).store;
-}
-
-function record(id: string, names: string[], pulledAtMs = NOW - 2 * HOUR): ImageRecord {
-  return { imageId: id, names, sizeBytes: 100, pulledAtMs, lastUsedAtMs: pulledAtMs, pullSucceeded: true };
-}
-
-function observed(id: string, repoTags: string[], createdAtMs = NOW - 2 * HOUR): ObservedImage {
-  return { id, repoTags, repoDigests: [], sizeBytes: 100, createdAtMs };
-}
+import {
+  cleanupLoop,
+  container,
+  disk,
+  HOUR,
+  memoryStore,
+  NOW,
+  observed,
+  record,
+  recordingEngine,
+  SETTINGS,
+} from './images-cleanup-fixtures.js';
 
 function addTask(store: DesiredStateStore, n: number, image: string, imageId?: string): string {
   const arn = `arn:aws:ecs:us-east-1:111122223333:task/demo/${n.toString().padStart(4, '0')}`;
@@ -65,26 +38,6 @@ function addTask(store: DesiredStateStore, n: number, image: string, imageId?: s
     store.recordObservation({ taskArn: arn, containers: [{ name: 'app', patch: { imageId } }] });
   }
   return arn;
-}
-
-function container(id: string, imageId: string, overrides: Partial<ObservedContainer> = {}): ObservedContainer {
-  return {
-    id,
-    name: id,
-    labels: {},
-    state: 'exited',
-    running: false,
-    exitCode: 0,
-    oomKilled: false,
-    health: 'none',
-    imageId,
-    image: imageId,
-    createdAtMs: NOW - 10 * HOUR,
-    finishedAtMs: NOW - 5 * HOUR,
-    portBindings: [],
-    observedAtMs: 0,
-    ...overrides,
-  };
 }
 
 test('in use is any task still in the store, by name in any spelling or by image ID; pulls in flight hold theirs', (t) => {
@@ -149,65 +102,21 @@ test('untracked images: a local image a task uses is in use though never pulled;
   t.deepEqual(input.pinned, ['pinned:1']);
 });
 
-/** An engine whose removals are recorded; `refuse` names refs that fail as Docker's 409 conflict does. */
-function recordingEngine(refuse: Set<string>) {
-  const removed: string[] = [];
-  const engine: ImageCleanupDeps['engine'] = {
-    readOnly: false,
-    async removeImage(ref) {
-      if (refuse.has(ref)) {
-        throw new DockerApiError(`conflict: unable to remove repository reference "${ref}"`, {
-          errorClass: 'terminal',
-        });
-      }
-      removed.push(ref);
-    },
-    async removeContainer(id) {
-      removed.push(`container:${id}`);
-    },
-    listContainers: async () => [],
-    inspectContainer: async () => undefined,
-  } satisfies Partial<DockerEngine> as ImageCleanupDeps['engine'];
-  return { engine, removed };
-}
-
-function cleanupDeps(
-  store: DesiredStateStore,
-  engine: ImageCleanupDeps['engine'],
-  overrides: Partial<ImageCleanupDeps> = {},
-) {
-  const metrics = createMetricsRegistry();
-  const logger = capturingLogger();
-  const deps: ImageCleanupDeps = {
-    engine,
-    store,
-    images: { all: () => [], refresh: async () => undefined },
-    ecsContainers: () => [],
-    invalidatePresence: () => {},
-    sourcesReady: () => true,
-    dockerRootDir: '/var/lib/docker',
-    diskUsage: async () => ({ totalBytes: 1000, freeBytes: 900, usedBytes: 100, usedPercent: 10 }),
-    settings: { ...SETTINGS, config: { ...SETTINGS.config, enableUntrackedImageCleanup: false } },
-    metrics: metrics.images,
-    logger,
-    clock: { ...systemClock, nowMs: () => NOW },
-    ...overrides,
-  };
-  return { deps, metrics, logger };
-}
-
 test('one failed removal is logged, counted and skipped; the cycle goes on and records follow the names', async (t) => {
   const store = memoryStore();
   store.putImage(record('sha256:a', ['a:1', 'a:2'], NOW - 5 * HOUR));
   store.putImage(record('sha256:b', ['b:1'], NOW - 4 * HOUR));
   store.putImage(record('sha256:c', [], NOW - 3 * HOUR));
   const { engine, removed } = recordingEngine(new Set(['a:2']));
-  const { deps, metrics, logger } = cleanupDeps(store, engine);
-  const result = await createImageCleanup(deps).runCycle('interval', new AbortController().signal);
-  if ('skipped' in result) return t.fail(`skipped: ${result.skipped}`);
+  const { cleanup, metrics, logger } = cleanupLoop(store, engine);
+  t.is(cleanup.requestCycle('interval'), 'new');
+  await cleanup.loop.syncOnce();
+  const cycle = cleanup.lastCycle();
+  if (cycle === undefined) return t.fail('no cycle ran');
   t.deepEqual(removed, ['a:1', 'b:1', 'sha256:c']);
+  t.true(cycle.finished);
   t.deepEqual(
-    result.failed.map((f) => f.deletion.kind === 'remove-image' && f.deletion.imageId),
+    cycle.failed.map((f) => f.deletion.kind === 'remove-image' && f.deletion.imageId),
     ['sha256:a'],
   );
   // a:1 went, so the record keeps only the name that is left; b and c are gone with their last name.
@@ -224,47 +133,60 @@ test('one failed removal is logged, counted and skipped; the cycle goes on and r
     String(logger.lines.find((line) => line.msg.startsWith('image cleanup removal failed'))?.fields['error']),
     /conflict/,
   );
+  // The refusal is the cycle's outcome, not the loop's: no reconcile failed, nothing is retried.
+  t.is(await metrics.sampleValue('ecs_agent_reconcile_errors_total', { loop: 'image-cleanup' }), 0);
+  t.is(cleanup.loop.lastTerminalError('cycle'), undefined);
 });
 
-test('nothing runs before sources-ready; the disk check runs a cycle only at the high watermark', async (t) => {
+test('nothing runs before sources-ready; the disk check asks for a cycle only at the high watermark', async (t) => {
   const store = memoryStore();
   store.putImage(record('sha256:a', ['a:1']));
-  const { engine, removed } = recordingEngine(new Set());
+  const { engine, removed } = recordingEngine();
   let ready = false;
   let usedPercent = 50;
-  const { deps, metrics } = cleanupDeps(store, engine, {
-    sourcesReady: () => ready,
-    diskUsage: async () => ({
-      totalBytes: 1000,
-      freeBytes: 1000 - usedPercent * 10,
-      usedBytes: usedPercent * 10,
-      usedPercent,
-    }),
+  const { cleanup, metrics } = cleanupLoop(store, engine, {
+    overrides: { sourcesReady: () => ready, diskUsage: disk(() => usedPercent) },
   });
-  const cleanup = createImageCleanup(deps);
-  const signal = new AbortController().signal;
-  t.deepEqual(await cleanup.runCycle('interval', signal), { skipped: 'sources-not-ready' });
-  t.deepEqual(await cleanup.checkDiskPressure(signal), { skipped: 'sources-not-ready' });
-  ready = true;
-  t.deepEqual(await cleanup.checkDiskPressure(signal), { skipped: 'below-high-watermark' });
+  t.is(await cleanup.checkDiskPressure(), 'below-high-watermark');
+  t.is(cleanup.requestCycle('interval'), 'new');
+  await cleanup.loop.syncOnce();
   t.deepEqual(removed, []);
+  t.is(cleanup.lastCycle(), undefined, 'the cycle waits for the gate; it is not taken');
+  t.deepEqual(cleanup.loop.lastPlans().get('cycle')?.actions, []);
+  ready = true;
   usedPercent = 90;
-  const result = await cleanup.checkDiskPressure(signal);
-  if ('skipped' in result) return t.fail(`skipped: ${result.skipped}`);
+  // The disk check joins the cycle that waits (an interval cycle also removes what the watermarks ask for).
+  t.is(await cleanup.checkDiskPressure(), 'joined');
+  await cleanup.loop.syncOnce();
   t.deepEqual(removed, ['a:1']);
-  t.is(result.removed[0]?.step, 'disk-pressure');
+  t.is(cleanup.lastCycle()?.removed[0]?.step, 'tracked');
+  usedPercent = 90;
+  store.putImage(record('sha256:b', ['b:1']));
+  t.is(await cleanup.checkDiskPressure(), 'new');
+  await cleanup.loop.syncOnce();
+  t.deepEqual(removed, ['a:1', 'b:1']);
+  t.is(cleanup.lastCycle()?.removed[0]?.step, 'disk-pressure');
   t.is(await metrics.sampleValue('ecs_agent_image_cleanup_removed_total', { trigger: 'disk-pressure' }), 1);
 });
 
-test('a dry-run engine removes nothing and logs what it would remove', async (t) => {
+test('a dry-run loop removes nothing, and logs and counts what it would remove and why', async (t) => {
   const store = memoryStore();
   store.putImage(record('sha256:a', ['a:1']));
-  const { engine, removed } = recordingEngine(new Set());
-  const { deps, logger } = cleanupDeps(store, { ...engine, readOnly: true });
-  await createImageCleanup(deps).runCycle('interval', new AbortController().signal);
+  const { engine, removed } = recordingEngine();
+  const { cleanup, logger, metrics } = cleanupLoop(store, engine, { runtime: { dryRun: true } });
+  cleanup.requestCycle('interval');
+  await cleanup.loop.syncOnce();
   t.deepEqual(removed, []);
   t.truthy(store.getImage('sha256:a'));
-  t.truthy(logger.lines.find((line) => line.msg === 'dry-run: would remove-image'));
+  const line = logger.lines.find((l) => l.msg === 'dry-run: would remove-image');
+  t.regex(
+    String(line?.fields['reason']),
+    /^interval cycle 1, image 1 of at most 10 per cycle .*least recently used image a:1/,
+  );
+  t.is(
+    await metrics.sampleValue('ecs_agent_planned_actions_total', { loop: 'image-cleanup', action: 'remove-image' }),
+    1,
+  );
 });
 
 test('ECSD_PREPULL_IMAGES are pulled once at start through the images loop, with no task asking', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * Which images (and non-ECS containers) one image cleanup cycle removes, and why: a pure function of the
- * image records, what Docker holds, the configuration and the time. The images loop turns each deletion
- * into an action; dry-run prints them.
+ * image records, what Docker holds, the configuration and the time. The image-cleanup loop turns each
+ * deletion into an action with its reason (cleanup-actions.ts); dry-run logs them.
  *
  * Upstream's cycle (fact sheet 7.4, `docker_image_manager.go`), in its order:
  * 1. Tracked candidates: every image record none of whose names is excluded.

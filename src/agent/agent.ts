@@ -256,6 +256,8 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
     metrics: metrics.images,
     logger: logger.child({ module: 'image-cleanup' }),
     clock,
+    mutations,
+    runtime: runtimeFor('image-cleanup', 1),
   });
   manager.add('loops', {
     name: 'orphans-loop',

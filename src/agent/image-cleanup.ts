@@ -1,13 +1,17 @@
 /**
- * Image cleanup's place in the agent: the settings read from the configuration, the job built on the
- * informer's caches and the store, and its start/stop with the loops. Off altogether with
- * ECS_DISABLE_IMAGE_CLEANUP, and with ECS_IMAGE_PULL_BEHAVIOR=prefer-cached (fact sheet 7.4: that behaviour
- * counts on cached images staying) — the disk-pressure check included, since an operator who turned cleanup
- * off does not expect images to vanish; ECSD_IMAGE_GC_HIGH_PERCENT=100 turns off only the disk-pressure part.
+ * Image cleanup's place in the agent: the settings read from the configuration, the `image-cleanup` loop
+ * built on the informer's caches and the store, and its start/stop (with its two schedules) with the other
+ * loops. Off altogether with ECS_DISABLE_IMAGE_CLEANUP, and with ECS_IMAGE_PULL_BEHAVIOR=prefer-cached
+ * (fact sheet 7.4: that behaviour counts on cached images staying) — the disk-pressure check included,
+ * since an operator who turned cleanup off does not expect images to vanish; ECSD_IMAGE_GC_HIGH_PERCENT=100
+ * turns off only the disk-pressure part.
  */
 
-import { createImageCleanup, DISK_CHECK_INTERVAL_MS, scheduleImageCleanup } from '../../reconcilers/images/cleanup.js';
+import type { CleanupAction } from '../../reconcilers/images/cleanup-actions.js';
 import type { CleanupSettings } from '../../reconcilers/images/cleanup-input.js';
+import { createImageCleanupLoop, DISK_CHECK_INTERVAL_MS } from '../../reconcilers/images/cleanup-loop.js';
+import type { MutationLimiter } from '../../reconcilers/runtime/mutation-limiter.js';
+import type { LoopDeps } from '../../reconcilers/runtime/types.js';
 import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import type { Informer } from '../docker/informer.js';
@@ -30,6 +34,10 @@ export interface ImageCleanupWiring {
   metrics: ImageFamilies;
   logger: Logger;
   clock: Clock;
+  /** The agent's one bound on Docker mutations, shared with the other loops. */
+  mutations: Pick<MutationLimiter, 'run'>;
+  /** What every loop shares of the runtime (the agent's `runtimeFor`). */
+  runtime: LoopDeps<CleanupAction>;
 }
 
 export function cleanupSettings(config: AgentConfig): CleanupSettings {
@@ -51,7 +59,7 @@ export function cleanupSettings(config: AgentConfig): CleanupSettings {
   };
 }
 
-/** Adds the cleanup job to the loops phase, or logs why there is none. */
+/** Adds the image-cleanup loop to the loops phase, or logs why there is none. */
 export function addImageCleanup(wiring: ImageCleanupWiring): void {
   const { config, logger } = wiring;
   if (config.disableImageCleanup || config.imagePullBehavior === 'prefer-cached') {
@@ -60,7 +68,7 @@ export function addImageCleanup(wiring: ImageCleanupWiring): void {
     });
     return;
   }
-  const cleanup = createImageCleanup({
+  const cleanup = createImageCleanupLoop({
     engine: wiring.engine,
     store: wiring.store,
     images: wiring.informer.images,
@@ -73,15 +81,14 @@ export function addImageCleanup(wiring: ImageCleanupWiring): void {
     metrics: wiring.metrics,
     logger,
     clock: wiring.clock,
+    mutations: wiring.mutations,
+    schedule: { cycleIntervalMs: config.imageCleanupIntervalMs, diskCheckIntervalMs: DISK_CHECK_INTERVAL_MS },
+    // A read-only engine (the dry-run view) plans and removes nothing, whatever the runtime was told.
+    runtime: { ...wiring.runtime, dryRun: (wiring.runtime.dryRun ?? false) || wiring.engine.readOnly },
   });
-  const job = scheduleImageCleanup(
-    cleanup,
-    { cycleIntervalMs: config.imageCleanupIntervalMs, diskCheckIntervalMs: DISK_CHECK_INTERVAL_MS },
-    { clock: wiring.clock, logger },
-  );
   wiring.manager.add('loops', {
-    name: 'image-cleanup',
-    start: () => job.start(),
-    stop: () => job.stop(),
+    name: 'image-cleanup-loop',
+    start: () => cleanup.start(),
+    stop: (deadlineMs) => cleanup.stop(deadlineMs),
   });
 }

@@ -1,14 +1,14 @@
 /**
- * Image cleanup against the real engine: one cycle of the job the agent schedules, run directly, with image
- * records aged hours back against a one-hour minimum age instead of waiting. Every
+ * Image cleanup against the real engine: one cycle of the image-cleanup loop the agent runs, asked for
+ * directly instead of waiting for its schedule, with image records aged hours back against a one-hour minimum age instead of waiting. Every
  * image is made here with a unique name (a commit of the test image with a run label, so each has its own
  * ID) and removed at the end. Untracked cleanup stays off: on a shared engine it would judge other
  * people's images.
  */
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
-import { createImageCleanup } from '../../reconcilers/images/cleanup.js';
 import type { CleanupSettings } from '../../reconcilers/images/cleanup-input.js';
+import { createImageCleanupLoop } from '../../reconcilers/images/cleanup-loop.js';
 import { systemClock } from '../../src/clock.js';
 import { createDockerEngine, createInformer, LABEL_TASK_ARN } from '../../src/docker/index.js';
 import { diskUsage } from '../../src/host/disk-usage.js';
@@ -114,7 +114,7 @@ test('a cycle removes old unused images, never one a running task uses nor a pin
   const metrics = createMetricsRegistry();
   const logger = capturingLogger();
   const info = await engine.info();
-  const cleanup = createImageCleanup({
+  const cleanup = createImageCleanupLoop({
     engine,
     store,
     images: informer.images,
@@ -127,9 +127,25 @@ test('a cycle removes old unused images, never one a running task uses nor a pin
     metrics: metrics.images,
     logger,
     clock: systemClock,
+    schedule: { cycleIntervalMs: 30 * 60_000, diskCheckIntervalMs: 60_000 },
+    runtime: {
+      store,
+      clock: systemClock,
+      logger,
+      metrics,
+      pollIntervalMs: 60_000,
+      resyncIntervalMs: 3_600_000,
+      maxConcurrentReconciles: 1,
+      maxQueueDepth: 10,
+      checkStoreOnlyFixedPoint: true,
+    },
   });
-  const result = await cleanup.runCycle('interval', new AbortController().signal);
-  if ('skipped' in result) return t.fail(`skipped: ${result.skipped}`);
+  // The loop is not started (its schedules would wait 30 minutes): the cycle is asked for and synced.
+  cleanup.requestCycle('interval');
+  await cleanup.loop.syncOnce();
+  t.teardown(() => cleanup.stop(1_000));
+  const result = cleanup.lastCycle();
+  if (result === undefined) return t.fail('no cycle ran');
 
   const exists = (ref: string) =>
     docker('image', 'inspect', ref).then(
