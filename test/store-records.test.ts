@@ -311,6 +311,33 @@ test('deleteTask removes the task, its containers and its task volumes, and noth
   store.deleteTask(TASK_ARN);
 });
 
+test('deleteTask marks the images its containers ran as used now (LRU order for image cleanup)', (t) => {
+  const clock = fakeClock();
+  const { store } = openForTest(t, { checkpoint: false, clock });
+  const untouched = { ...image, imageId: 'sha256:other', names: ['other:1'] };
+  store.putImage(image);
+  store.putImage(untouched);
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  const [first, second] = store.listContainers(TASK_ARN);
+  store.recordObservation({
+    taskArn: TASK_ARN,
+    containers: [
+      { name: first!.name, patch: { imageId: image.imageId } },
+      { name: second!.name, patch: { imageId: image.imageId } },
+    ],
+  });
+  clock.advance(60_000);
+  const changes: string[] = [];
+  store.onChange((change) => {
+    changes.push(...(change.keysByTable.get('images') ?? []));
+  });
+
+  store.deleteTask(TASK_ARN);
+  t.is(store.getImage(image.imageId)?.lastUsedAtMs, clock.nowMs());
+  t.is(store.getImage(untouched.imageId)?.lastUsedAtMs, untouched.lastUsedAtMs, 'an image the task did not run');
+  t.deepEqual(changes, [image.imageId], 'the images loop hears which image changed');
+});
+
 test('images, volumes and ENI attachments update in place and delete', (t) => {
   const { store } = openForTest(t, { checkpoint: false });
   store.putImage(image);

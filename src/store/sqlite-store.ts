@@ -279,13 +279,29 @@ export class SqliteStore implements DesiredStateStore {
     this.#writes.run(() => {
       // Outbox entries stay: they must still be reported after the task is gone.
       for (const volume of this.#sql.deleteTaskVolumes.all(arn)) this.#writes.touch('volumes', volume.name, arn);
-      const hadContainers = this.#sql.listContainers.all(arn).length > 0;
+      const containers = this.#sql.listContainers.all(arn);
       // Container rows go with the task row (ON DELETE CASCADE).
       if (this.#sql.deleteTask.run(arn).changes === 0) return;
       this.#specs.forget(arn);
       this.#writes.touch('tasks', arn);
-      if (hadContainers) this.#writes.touch('containers', arn);
+      if (containers.length > 0) this.#writes.touch('containers', arn);
+      this.#markImagesUsed(containers);
     });
+  }
+
+  /**
+   * A task's containers leave: the images they ran were used until now (upstream sets LastUsedAt when it
+   * removes a container's reference from the image state). Image cleanup orders candidates by it.
+   */
+  #markImagesUsed(containers: readonly rows.ContainerRow[]): void {
+    const nowMs = this.#clock.nowMs();
+    for (const imageId of new Set(containers.map((row) => row.image_id))) {
+      if (imageId === null) continue;
+      const row = this.#sql.getImage.get(imageId);
+      if (row === undefined || row.last_used_at_ms >= nowMs) continue;
+      this.#sql.upsertImage.run({ ...row, last_used_at_ms: nowMs });
+      this.#writes.touch('images', imageId);
+    }
   }
 
   // -- images, volumes, ENI attachments ---------------------------------------------------------------------
