@@ -122,6 +122,16 @@ test.serial(
     await sim.sendPayload([again]);
     await sim.waitForTaskStatus(again.arn, 'RUNNING', WAIT_MS);
     t.is(sim.calls('GetAuthorizationToken').filter((c) => JSON.stringify(c.body).includes(REGISTRY_ID)).length, 1);
+
+    // useExecutionRole false: the agent's own credential chain signs (here the simulator's instance key).
+    const instanceRole = ecrTask(pair, 'ecr-instance', other, REGISTRY_ID, sim.roleCredentials());
+    instanceRole.containers[0]!['registryAuthentication'] = {
+      type: 'ecr',
+      ecrAuthData: { registryId: REGISTRY_ID, region: sim.settings.region, endpointOverride: sim.url },
+    };
+    await sim.sendPayload([instanceRole]);
+    await sim.waitForTaskStatus(instanceRole.arn, 'RUNNING', WAIT_MS);
+    t.is(sim.calls('GetAuthorizationToken').at(-1)?.accessKeyId, sim.credentials.accessKeyId);
     const logs = agent.logs();
     t.false(logs.includes(password), 'the registry password is never logged');
     t.false(logs.includes(execution.secretAccessKey), 'the execution role secret is never logged');
