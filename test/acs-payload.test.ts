@@ -254,3 +254,71 @@ function pick(store: AcsStore): AcsStore {
     listEniAttachments: () => store.listEniAttachments(),
   };
 }
+
+test('registryAuthentication is kept for the pull: ecr and asm with their data, other types dropped', (t) => {
+  const h = harness(t);
+  const ecr = {
+    type: 'ecr',
+    ecrAuthData: {
+      registryId: '123456789012',
+      region: 'us-west-2',
+      endpointOverride: 'https://ecr.example',
+      useExecutionRole: true,
+    },
+  };
+  h.frame(
+    payload([
+      acsTask('r', {
+        containers: [
+          { name: 'e', image: '123456789012.dkr.ecr.us-west-2.amazonaws.com/app', registryAuthentication: ecr },
+          {
+            name: 'a',
+            image: 'registry.example/app',
+            registryAuthentication: { type: 'asm', asmAuthData: { credentialsParameter: 'arn:secret', region: null } },
+          },
+          { name: 'bare', image: 'x', registryAuthentication: { type: 'ecr', ecrAuthData: null } },
+          { name: 'other', image: 'y', registryAuthentication: { type: 'something-new' } },
+          { name: 'none', image: 'z' },
+        ],
+      }),
+    ]),
+  );
+  const containers = h.store.getTask(taskArn('r'))?.spec.containers ?? [];
+  const auth = Object.fromEntries(containers.map((c) => [c.name, c.registryAuth]));
+  t.deepEqual(auth, {
+    e: {
+      type: 'ecr',
+      ecrAuthData: {
+        registryId: '123456789012',
+        region: 'us-west-2',
+        endpointOverride: 'https://ecr.example',
+        useExecutionRole: true,
+      },
+    },
+    a: { type: 'asm', asmAuthData: { credentialsParameter: 'arn:secret' } },
+    bare: { type: 'ecr' },
+    other: undefined,
+    none: undefined,
+  });
+  t.is(h.sent[0]?.type, 'AckRequest');
+});
+
+test('a registryAuthentication of the wrong shape is a schema error naming the field', (t) => {
+  const h = harness(t);
+  h.frame(
+    payload([
+      acsTask('bad', {
+        containers: [
+          {
+            name: 'app',
+            image: 'x',
+            registryAuthentication: { type: 'ecr', ecrAuthData: { useExecutionRole: 'yes' } },
+          },
+        ],
+      }),
+    ]),
+  );
+  t.is(h.store.getTask(taskArn('bad')), undefined);
+  const reason = String((h.store.peekOutbox(10)[0]?.payload as { reason?: string } | undefined)?.reason);
+  t.true(reason.includes('useExecutionRole'), reason);
+});

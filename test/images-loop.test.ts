@@ -12,7 +12,7 @@ import { type PullRunnerDeps, runPull } from '../reconcilers/images/pull-runner.
 import { createMutationLimiter } from '../reconcilers/runtime/mutation-limiter.js';
 import { type Clock, systemClock } from '../src/clock.js';
 import type { DockerEngine, ImagePullOptions, ObservedImage } from '../src/docker/types.js';
-import { CannotPullContainerError, DockerTimeoutError } from '../src/errors.js';
+import { CannotPullContainerError, CannotPullECRContainerError, DockerTimeoutError } from '../src/errors.js';
 import { silentLogger } from '../src/logging/types.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import { openStore } from '../src/store/index.js';
@@ -287,4 +287,97 @@ test('progress sums sized layers and names only milestones', (t) => {
   t.is(tracker.add({ status: 'Pull complete', id: 'a' }), 'a: Pull complete');
   t.deepEqual(tracker.totals(), { currentBytes: 11, totalBytes: 40 });
   t.is(tracker.add({ status: 'Digest: sha256:abc' }), undefined);
+});
+
+test('a pull asks for credentials with the first waiter’s task and registryAuthentication, and sends them', async (t) => {
+  const store = memoryStore();
+  const { engine, pulls } = countingEngine();
+  const registryAuth = {
+    type: 'ecr' as const,
+    ecrAuthData: { registryId: '111122223333', region: 'us-east-1', useExecutionRole: true },
+  };
+  const arn = 'arn:aws:ecs:us-east-1:111122223333:task/demo/ecr';
+  store.putDesiredTask(taskSpecWith(arn, [containerSpec('app', { image: IMAGE, registryAuth })]));
+  store.recordObservation({ taskArn: arn, task: { pullStartedAtMs: Date.now() } });
+  const targets: unknown[] = [];
+  const metrics = createMetricsRegistry();
+  const loop = createImagesLoop({
+    store,
+    presence: noPresence,
+    settings: { behavior: 'always', dependentContainersUpfront: false },
+    nowMs: () => Date.now(),
+    runner: {
+      ...runnerDeps(store, engine),
+      authFor: async (target) => {
+        targets.push(target);
+        return { username: 'AWS', password: 'token', serveraddress: 'https://ecr.example' };
+      },
+    },
+    runtime: {
+      clock: systemClock,
+      logger: silentLogger,
+      metrics,
+      pollIntervalMs: 10,
+      resyncIntervalMs: 60_000,
+      maxConcurrentReconciles: 4,
+      maxQueueDepth: 100,
+    },
+  });
+  loop.start();
+  try {
+    await waitFor('the pull to succeed', () => store.getImagePull(REF)?.state === 'succeeded', {
+      timeoutMs: 5_000,
+      intervalMs: 5,
+    });
+    t.deepEqual(targets, [{ ref: REF, image: IMAGE, taskArn: arn, registryAuth }]);
+    t.deepEqual(pulls[0]?.options.auth, { username: 'AWS', password: 'token', serveraddress: 'https://ecr.example' });
+  } finally {
+    await loop.stop(1_000);
+    store.close();
+  }
+});
+
+test('a credentials failure fails the pull with its own reason: a denial once, a network failure retried', async (t) => {
+  const store = memoryStore();
+  const { engine, pulls } = countingEngine();
+  const denied = new CannotPullECRContainerError(
+    'GetAuthorizationToken for registry 1 in us-east-1 failed: AccessDeniedException: not authorized',
+  );
+  let asked = 0;
+  await runPull(
+    {
+      ...runnerDeps(store, engine, recordingClock()),
+      authFor: async () => {
+        asked++;
+        throw denied;
+      },
+    },
+    { ref: REF, image: IMAGE, retry: true },
+    new AbortController().signal,
+  );
+  t.is(asked, 1);
+  t.is(pulls.length, 0, 'no pull without the credentials it needs');
+  t.like(store.getImagePull(REF), { state: 'failed', failure: 'auth', attempts: 1, reason: denied.toReason() });
+
+  const clock = recordingClock();
+  const unreachable = new CannotPullECRContainerError('GetAuthorizationToken failed: ECONNREFUSED', {
+    errorClass: 'transient',
+  });
+  let tries = 0;
+  await runPull(
+    {
+      ...runnerDeps(store, engine, clock),
+      authFor: async () => {
+        tries++;
+        if (tries < 3) throw unreachable;
+        return undefined;
+      },
+    },
+    { ref: REF, image: IMAGE, retry: true },
+    new AbortController().signal,
+  );
+  t.is(tries, 3);
+  t.deepEqual(clock.sleeps, [1_100, 2_200]);
+  t.is(store.getImagePull(REF)?.state, 'succeeded');
+  store.close();
 });

@@ -17,7 +17,11 @@ import {
   SubmitTaskStateChangeCommand,
 } from '@aws-sdk/client-ecs';
 import test from 'ava';
-import { type EcsSimulator, SimTimeoutError, startEcsSimulator } from './support/ecs-sim/index.js';
+import { createEcrAuth } from '../src/docker/ecr-auth.js';
+import { CannotPullECRContainerError } from '../src/errors.js';
+import { createCapturingLogger } from '../src/logging/index.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { buildAcsTask, type EcsSimulator, SimTimeoutError, startEcsSimulator } from './support/ecs-sim/index.js';
 
 // No code path here may reach IMDS or a real AWS host.
 process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
@@ -311,4 +315,58 @@ test('ECR GetAuthorizationToken returns the configured user:password, signed for
       await t.throwsAsync(badSecret.send(new GetAuthorizationTokenCommand({})), { name: 'InvalidSignatureException' });
     },
     { ecr: { password: 'registry-password', proxyEndpoint: 'http://127.0.0.1:5000' } },
+  ));
+
+test('ECR takes execution-role credentials the backend sent, records the signing key, and names only its registries', (t) =>
+  withSim(
+    async (sim) => {
+      const containerInstanceArn =
+        'arn:aws:ecs:us-east-1:111122223333:container-instance/default/0123456789abcdef0123456789abcdef';
+      const issued = sim.roleCredentials();
+      const task = {
+        ...buildAcsTask({ family: 'f', containerDefinitions: [{ name: 'a', image: 'x' }] }),
+        executionRoleCredentials: issued,
+      };
+      // Not connected: the payload is only queued, but its credentials now exist as far as ECR is concerned.
+      await sim.sendPayload([task], { awaitAck: false, containerInstanceArn });
+      const { logger } = createCapturingLogger();
+      const keys = new Map([[task.arn, { accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey }]]);
+      const auth = createEcrAuth({
+        credentialsFor: (taskArn) => keys.get(taskArn),
+        logger,
+        clock: new FakeClock(Date.now()),
+        endpoint: sim.url,
+      });
+      const request = { registryId: '111122223333', region: 'us-east-1', useExecutionRole: true, taskArn: task.arn };
+      t.deepEqual(await auth.authFor(request), {
+        username: 'AWS',
+        password: 'exec-pull-password',
+        serveraddress: 'http://127.0.0.1:5000',
+      });
+      t.deepEqual(
+        sim.calls('GetAuthorizationToken').map((c) => [c.accessKeyId, c.statusCode]),
+        [[issued.accessKeyId, 200]],
+      );
+
+      await t.throwsAsync(auth.authFor({ ...request, registryId: '444455556666' }), {
+        instanceOf: CannotPullECRContainerError,
+        message: /AccessDeniedException/,
+      });
+      // Keys the backend never sent (or took back) are not accepted, whatever they sign.
+      sim.revokeKey(issued.accessKeyId);
+      const revoked = await t.throwsAsync(
+        auth.authFor({ ...request, taskArn: task.arn, endpointOverride: `${sim.url}/` }),
+        {
+          instanceOf: CannotPullECRContainerError,
+          message: /UnrecognizedClientException/,
+        },
+      );
+      t.is((revoked as InstanceType<typeof CannotPullECRContainerError> | undefined)?.errorClass, 'terminal');
+      t.false(JSON.stringify(sim.calls()).includes(issued.secretAccessKey));
+    },
+    {
+      ecr: {
+        registries: { '111122223333': { password: 'exec-pull-password', proxyEndpoint: 'http://127.0.0.1:5000' } },
+      },
+    },
   ));

@@ -7,6 +7,7 @@
  */
 
 import { normalizeImageRef } from '../../src/docker/informer-images.js';
+import type { RegistryAuthSpec } from '../../src/model/task.js';
 import type { ContainerRecord, TaskRecord } from '../../src/store/records.js';
 import { buildDependencyGraph } from '../containers/plan-dependencies.js';
 import { mayPull } from '../containers/plan-pulls.js';
@@ -23,6 +24,8 @@ export interface PullDemander {
   image: string;
   /** When its task began waiting on pulls: a pull that ended before does not serve it (pull-policy.ts). */
   waitStartMs: number;
+  /** The container's `registryAuthentication` (ECR, ASM); absent: ECS_ENGINE_AUTH_* or anonymous. */
+  registryAuth?: RegistryAuthSpec;
 }
 
 /**
@@ -67,6 +70,7 @@ export function taskPullDemand(
       image: c.spec.image,
       waitStartMs,
       ref: normalizeImageRef(c.spec.image),
+      ...(c.spec.registryAuth === undefined ? {} : { registryAuth: c.spec.registryAuth }),
     }));
 }
 

@@ -3,6 +3,7 @@
  * served by a pull that ended after it began waiting (pull-policy.ts), and the behaviour wants a pull at all.
  * One reference has at most one pull at a time (single-flight): while one runs, every new waiter joins it.
  */
+import type { RegistryAuthSpec } from '../../src/model/task.js';
 import type { ImagePullRecord } from '../../src/store/records.js';
 import type { PullDemander } from './demand.js';
 import { fallsBackToLocal, outcomeSince, type PullSettings, pullRequired } from './pull-policy.js';
@@ -21,6 +22,14 @@ export interface PullAction {
    * five attempts for a registry it does not need (a local-only image, a registry that is down).
    */
   retry: boolean;
+  /**
+   * Whose credentials the pull uses: the first waiting container's task and `registryAuthentication`. One
+   * pull serves every waiter of the reference (single-flight), so a second task naming other credentials
+   * for the same image joins the pull made with the first one's, as it would join an earlier pull's result.
+   * No secret here: registry ID, region, endpoint and role choice only (plans are logged and shown).
+   */
+  taskArn?: string;
+  registryAuth?: RegistryAuthSpec;
   reason: string;
 }
 
@@ -61,6 +70,8 @@ export function planImagePull(
         ref: desired.ref,
         image: first.image,
         retry: !(fallsBackToLocal(settings) && actual.present),
+        ...(first.taskArn === '' ? {} : { taskArn: first.taskArn }),
+        ...(first.registryAuth === undefined ? {} : { registryAuth: first.registryAuth }),
         reason,
       },
     ],

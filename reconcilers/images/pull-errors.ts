@@ -4,7 +4,8 @@
  * (toolchain.md). The kind decides whether another attempt is worth it and labels the pull metric; the
  * message itself becomes the container reason `CannotPullContainerError: <message>` (fact sheet 4.6).
  */
-import { CannotPullContainerError, errorMessage, isEcsdError } from '../../src/errors.js';
+import { REGISTRY_AUTH_STAGE } from '../../src/docker/pull-auth.js';
+import { CannotPullContainerError, type EcsdError, errorMessage, isEcsdError } from '../../src/errors.js';
 import type { PullFailureKind } from '../../src/model/image-pull.js';
 
 /** Checked in order: the first match wins (a 429 body may also mention the registry host). */
@@ -28,6 +29,12 @@ const PATTERNS: ReadonlyArray<readonly [PullFailureKind, RegExp]> = [
 
 export function classifyPullFailure(error: unknown): PullFailureKind {
   if (isEcsdError(error) && error.code === 'DockerTimeoutError') return 'timeout';
+  // Getting the credentials failed (ECR GetAuthorizationToken, an auth type ecsd lacks): no registry words to
+  // read, but the error knows its class — a denied or malformed request stays so, a network failure may pass.
+  if (isCredentialsFailure(error)) {
+    if (error.errorClass === 'throttled') return 'rate_limited';
+    return error.errorClass === 'transient' ? 'network' : 'auth';
+  }
   const message = errorMessage(error);
   for (const [kind, pattern] of PATTERNS) if (pattern.test(message)) return kind;
   return 'unknown';
@@ -47,6 +54,8 @@ export function isRetryablePullFailure(kind: PullFailureKind): boolean {
  * image first when the message does not (a DNS or connection failure names only the registry host).
  */
 export function pullFailureReason(error: unknown, image: string): string {
+  // Upstream reports these under their own name: `CannotPullECRContainerError: …` (fact sheet 7.2).
+  if (isCredentialsFailure(error)) return error.toReason();
   const message = errorMessage(error);
   const repository = repositoryOf(image);
   const text = message.includes(repository) ? message : `pull of ${image} failed: ${message}`;
@@ -58,4 +67,11 @@ function repositoryOf(image: string): string {
   const withoutDigest = image.split('@')[0] ?? image;
   const last = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
   return last.split(':')[0] ?? last;
+}
+
+function isCredentialsFailure(error: unknown): error is EcsdError {
+  return (
+    isEcsdError(error) &&
+    (error.code === 'CannotPullECRContainerError' || error.context['stage'] === REGISTRY_AUTH_STAGE)
+  );
 }

@@ -12,11 +12,13 @@
  * store failures end a run with an error.
  */
 import type { Clock } from '../../src/clock.js';
+import type { PullAuthTarget } from '../../src/docker/pull-auth.js';
 import type { DockerEngine, ObservedImage, RegistryAuth } from '../../src/docker/types.js';
 import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ImageFamilies } from '../../src/metrics/images.js';
 import type { PullFailureKind } from '../../src/model/image-pull.js';
+import type { RegistryAuthSpec } from '../../src/model/task.js';
 import type { DesiredStateStore, ImagePullRecord, ImageRecord } from '../../src/store/records.js';
 import type { MutationLimiter } from '../runtime/mutation-limiter.js';
 import { classifyPullFailure, isRetryablePullFailure, pullFailureReason } from './pull-errors.js';
@@ -40,8 +42,11 @@ export interface PullRunnerDeps {
   metrics: ImageFamilies;
   logger: Logger;
   clock: Clock;
-  /** Registry credentials for an image (ECS_ENGINE_AUTH_TYPE / ECR); undefined: anonymous. Never logged. */
-  authFor?: (image: string, signal: AbortSignal) => Promise<RegistryAuth | undefined>;
+  /**
+   * Registry credentials for a pull (ECR, ECS_ENGINE_AUTH_TYPE; src/docker/pull-auth.ts); undefined: anonymous.
+   * A rejection fails the attempt like a failed pull, classified by pull-errors.ts. Never logged.
+   */
+  authFor?: (target: PullAuthTarget, signal: AbortSignal) => Promise<RegistryAuth | undefined>;
   pullTimeoutMs: number;
   inactivityTimeoutMs: number;
 }
@@ -50,6 +55,9 @@ export interface PullRequest {
   ref: string;
   image: string;
   retry: boolean;
+  /** The first waiting container's task and `registryAuthentication` (plan.ts: the pull uses its credentials). */
+  taskArn?: string;
+  registryAuth?: RegistryAuthSpec;
 }
 
 export function backoffBeforeAttempt(attempt: number): number {
@@ -85,7 +93,7 @@ export async function runPull(deps: PullRunnerDeps, request: PullRequest, signal
         deps.store.putImagePull({ ...base, attempts: attempt });
       }
       try {
-        await pullOnce(deps, { ...base, attempts: attempt }, signal, logger);
+        await pullOnce(deps, request, { ...base, attempts: attempt }, signal, logger);
         failure = undefined;
         break;
       } catch (error) {
@@ -144,6 +152,7 @@ export async function runPull(deps: PullRunnerDeps, request: PullRequest, signal
 
 async function pullOnce(
   deps: PullRunnerDeps,
+  request: PullRequest,
   record: ImagePullRecord,
   signal: AbortSignal,
   logger: Logger,
@@ -151,7 +160,14 @@ async function pullOnce(
   const tracker = new PullProgressTracker();
   let lastWriteMs = deps.clock.nowMs();
   let writtenTotalBytes = 0;
-  const auth = deps.authFor === undefined ? undefined : await deps.authFor(record.ref, signal);
+  // Asked on every attempt: a cached ECR token costs nothing, and a retry after an ECR failure asks again.
+  const target: PullAuthTarget = {
+    ref: record.ref,
+    image: request.image,
+    ...(request.taskArn === undefined ? {} : { taskArn: request.taskArn }),
+    ...(request.registryAuth === undefined ? {} : { registryAuth: request.registryAuth }),
+  };
+  const auth = deps.authFor === undefined ? undefined : await deps.authFor(target, signal);
   await deps.mutations.run(
     () =>
       deps.engine.pullImage(

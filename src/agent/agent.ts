@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import { createDockerEngine } from '../docker/engine.js';
 import { createInformer } from '../docker/informer.js';
+import { createPullAuth } from '../docker/pull-auth.js';
 import { parseEngineAuth } from '../docker/registry-auth.js';
 import { type DockerEngine, type EngineInfo, LABEL_CLUSTER, LABEL_TASK_ARN } from '../docker/types.js';
 import { loggingSink, OutboxReporter } from '../ecs/reporter.js';
@@ -188,7 +189,11 @@ export async function startAgent({ config, logger, clock }: StartAgentOptions): 
       metrics: metrics.images,
       logger: logger.child({ module: 'images' }),
       clock,
-      authFor: async (image) => registryAuth.authFor(image),
+      // ECR tokens in ECS mode; ECS_ENGINE_AUTH_* otherwise (src/docker/pull-auth.ts).
+      authFor: createPullAuth({
+        engineAuth: registryAuth,
+        ...(controlPlane === undefined ? {} : { ecr: controlPlane.ecrAuth }),
+      }),
       pullTimeoutMs: config.imagePullTimeoutMs,
       inactivityTimeoutMs: config.imagePullInactivityTimeoutMs,
     },

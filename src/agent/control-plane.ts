@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import type { AgentConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
 import { CredentialsManager } from '../credentials/manager.js';
+import { type AwsCredentialIdentity, createEcrAuth, type EcrAuth } from '../docker/ecr-auth.js';
 import type { EngineInfo } from '../docker/types.js';
 import type { StateChangeSink } from '../ecs/reporter.js';
 import type { Logger } from '../logging/types.js';
@@ -41,8 +42,23 @@ export interface ControlPlane {
   readonly sink: StateChangeSink;
   /** Task role and execution role credentials, in memory only (the endpoints and ECR pulls read them). */
   readonly credentials: CredentialsManager;
+  /** ECR authorization tokens for pulls whose container names `registryAuthentication` type ecr. */
+  readonly ecrAuth: EcrAuth;
   /** The container instance ARN once registered. */
   containerInstanceArn(): string | undefined;
+}
+
+/** The task's current execution-role credentials in the SDK's shape. */
+function executionRoleIdentity(credentials: CredentialsManager, taskArn: string): AwsCredentialIdentity | undefined {
+  const entry = credentials.forTask(taskArn, 'TaskExecution');
+  if (entry === undefined) return undefined;
+  const expiresAtMs = entry.expiration === '' ? Number.NaN : Date.parse(entry.expiration);
+  return {
+    accessKeyId: entry.accessKeyId,
+    secretAccessKey: entry.secretAccessKey,
+    ...(entry.sessionToken === '' ? {} : { sessionToken: entry.sessionToken }),
+    ...(Number.isNaN(expiresAtMs) ? {} : { expiration: new Date(expiresAtMs) }),
+  };
 }
 
 /** The region is mandatory in ECS mode (fact sheet 10): every endpoint and every signature names it. */
@@ -69,6 +85,14 @@ export async function addControlPlane(deps: ControlPlaneDeps): Promise<ControlPl
     agentHash,
   });
   const credentials = new CredentialsManager();
+  // ECR pulls (fact sheet 7.2): the task's execution role from ACS, or the agent's own chain (never IMDS with
+  // ECS_EXTERNAL). No agent-wide endpoint: upstream has only the per-container ecrAuthData.endpointOverride.
+  const ecrAuth = createEcrAuth({
+    credentialsFor: (taskArn) => executionRoleIdentity(credentials, taskArn),
+    instanceCredentials: () => awsCredentials(),
+    logger,
+    clock,
+  });
   const cluster = ecs.effectiveCluster(config);
   let registeredArn: string | undefined;
   let sink: StateChangeSink | undefined;
@@ -135,6 +159,7 @@ export async function addControlPlane(deps: ControlPlaneDeps): Promise<ControlPl
       },
     },
     credentials,
+    ecrAuth,
     containerInstanceArn: () => registeredArn,
   };
 }

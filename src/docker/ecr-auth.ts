@@ -45,7 +45,11 @@ export interface EcrAuthOptions {
   instanceCredentials?: () => Promise<AwsCredentialIdentity | undefined>;
   logger: Logger;
   clock: Clock;
-  /** Agent-wide ECR endpoint (tests: a loopback server); the SDK's regional endpoint when absent. */
+  /**
+   * An ECR endpoint for every request without an endpointOverride; the SDK's regional endpoint when absent.
+   * Upstream has no agent-wide setting (only ecrAuthData.endpointOverride), so the agent leaves it unset; unit
+   * tests point it at a loopback server.
+   */
   endpoint?: string;
   /** [0, 1): where in the 30–60 min window before expiry a token is refreshed. */
   random?: () => number;
@@ -83,9 +87,19 @@ export function createEcrAuth(options: EcrAuthOptions): EcrAuth {
   const inFlight = new Map<string, Promise<CachedToken>>();
 
   const credentialsOf = async (request: EcrAuthRequest): Promise<AwsCredentialIdentity> => {
-    const credentials = request.useExecutionRole
-      ? options.credentialsFor(request.taskArn)
-      : await options.instanceCredentials?.();
+    let credentials: AwsCredentialIdentity | undefined;
+    try {
+      credentials = request.useExecutionRole
+        ? options.credentialsFor(request.taskArn)
+        : await options.instanceCredentials?.();
+    } catch (error) {
+      // The instance chain found nothing or failed (its message names the providers tried, never a secret).
+      throw new CannotPullECRContainerError(`no instance credentials to get an ECR authorization token with`, {
+        cause: error,
+        errorClass: 'transient',
+        context: { taskArn: request.taskArn, registryId: request.registryId, error: errorMessage(error) },
+      });
+    }
     if (credentials === undefined) {
       const which = request.useExecutionRole
         ? `execution role credentials of task ${request.taskArn}`
@@ -131,7 +145,7 @@ export function createEcrAuth(options: EcrAuthOptions): EcrAuth {
   return {
     async authFor(request) {
       const credentials = await credentialsOf(request);
-      const endpoint = request.endpointOverride ?? options.endpoint;
+      const endpoint = withScheme(request.endpointOverride) ?? options.endpoint;
       const key = JSON.stringify([credentials.accessKeyId, request.region, request.registryId, endpoint ?? '']);
       const nowMs = options.clock.nowMs();
       const cached = cache.get(key);
@@ -147,6 +161,12 @@ export function createEcrAuth(options: EcrAuthOptions): EcrAuth {
       return { ...token.auth };
     },
   };
+}
+
+/** Upstream (`utils.AddScheme`) takes a scheme-less endpointOverride as an HTTPS host; empty is none. */
+function withScheme(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined || endpoint === '') return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
 }
 
 function pruneExpired(cache: Map<string, CachedToken>, nowMs: number): void {

@@ -75,7 +75,31 @@ export interface ContainerSpec {
   startTimeoutSec: number;
   /** docker stop grace for this container, seconds; 0 = the agent's ECS_CONTAINER_STOP_TIMEOUT. */
   stopTimeoutSec: number;
+  /** How its image's pull authenticates (ACS `registryAuthentication`); absent: ECS_ENGINE_AUTH_* or anonymous. */
+  registryAuth?: RegistryAuthSpec;
 }
+
+/** ACS `ecrAuthData` (fact sheet 3.3, 7.2). */
+export interface EcrAuthData {
+  registryId: string;
+  region: string;
+  /** An ECR API endpoint to ask instead of the region's (upstream adds `https://` when it has no scheme). */
+  endpointOverride?: string;
+  /** Ask with the task's execution-role credentials; otherwise with the instance's. */
+  useExecutionRole: boolean;
+}
+
+/** ACS `asmAuthData`: a Secrets Manager secret holding the registry's username and password. */
+export interface AsmAuthData {
+  credentialsParameter: string;
+  region?: string;
+}
+
+/**
+ * A container's `registryAuthentication`, as ACS sent it (fact sheet 3.3). The data is optional because the
+ * wire allows a type without it: upstream then fails the pull (CannotPullECRContainerError) instead of the task.
+ */
+export type RegistryAuthSpec = { type: 'ecr'; ecrAuthData?: EcrAuthData } | { type: 'asm'; asmAuthData?: AsmAuthData };
 
 export interface HostVolumeSpec {
   name: string;

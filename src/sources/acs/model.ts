@@ -45,7 +45,15 @@ export interface AcsContainer {
   startTimeout?: number;
   /** Seconds. */
   stopTimeout?: number;
+  registryAuthentication?: AcsRegistryAuthentication;
   [field: string]: unknown;
+}
+
+/** Fact sheet 3.3; every field may be absent on the wire. */
+export interface AcsRegistryAuthentication {
+  type?: string;
+  ecrAuthData?: { registryId?: string; region?: string; endpointOverride?: string; useExecutionRole?: boolean };
+  asmAuthData?: { credentialsParameter?: string; region?: string };
 }
 
 export interface AcsVolume {

@@ -17,6 +17,7 @@ import type {
   DockerConfigOverlay,
   NetworkMode,
   PortMapping,
+  RegistryAuthSpec,
   TaskSpec,
   VolumeSpec,
 } from '../../model/task.js';
@@ -94,7 +95,42 @@ function containerSpec(task: AcsTask, c: AcsContainer, index: number): Container
   if (command !== undefined) spec.command = [...command];
   if (c.entryPoint !== undefined) spec.entryPoint = [...c.entryPoint];
   if (c.healthCheckType === 'docker') spec.healthCheckType = 'docker';
+  const registryAuth = registryAuthSpec(c.registryAuthentication);
+  if (registryAuth !== undefined) spec.registryAuth = registryAuth;
   return spec;
+}
+
+/**
+ * `registryAuthentication` kept for the pull (fact sheet 7.2). Upstream picks the provider by `type` alone:
+ * `ecr` and `asm` have their own, anything else (or none) uses ECS_ENGINE_AUTH_*. Missing auth data is not a
+ * task error here: upstream fails that container's pull with CannotPullECRContainerError, and so does ecsd.
+ */
+function registryAuthSpec(auth: AcsContainer['registryAuthentication']): RegistryAuthSpec | undefined {
+  if (auth?.type === 'ecr') {
+    const data = auth.ecrAuthData;
+    if (data === undefined) return { type: 'ecr' };
+    return {
+      type: 'ecr',
+      ecrAuthData: {
+        registryId: data.registryId ?? '',
+        region: data.region ?? '',
+        ...(data.endpointOverride ? { endpointOverride: data.endpointOverride } : {}),
+        useExecutionRole: data.useExecutionRole ?? false,
+      },
+    };
+  }
+  if (auth?.type === 'asm') {
+    const data = auth.asmAuthData;
+    if (data === undefined) return { type: 'asm' };
+    return {
+      type: 'asm',
+      asmAuthData: {
+        credentialsParameter: data.credentialsParameter ?? '',
+        ...(data.region ? { region: data.region } : {}),
+      },
+    };
+  }
+  return undefined;
 }
 
 /** `{"command":[…]}`, strictly: another key or a non-string element is an error, as upstream's strict decoder. */

@@ -78,11 +78,15 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
     region: deps.settings.region,
     maxSkewMs: deps.settings.maxSignatureSkewMs,
     nowMs: deps.nowMs,
+    // ECR (GetAuthorizationToken) is called with a task's execution role too; the ECS API only ever with the
+    // instance's own keys, so a key mix-up there still fails.
+    ...(target.service === 'ecr' ? { secretFor: (id: string) => deps.state.issuedKeys.get(id) } : {}),
   });
   if (!verdict.ok) {
     finish(undefined, new AwsJsonError(403, verdict.type, verdict.message));
     return;
   }
+  call.accessKeyId = verdict.accessKeyId;
   if ((headers['content-type'] ?? '').split(';')[0]!.trim() !== JSON_11_CONTENT_TYPE) {
     finish(undefined, clientError('SerializationException', `Content-Type must be ${JSON_11_CONTENT_TYPE}`));
     return;

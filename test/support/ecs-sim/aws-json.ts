@@ -33,6 +33,7 @@ export function parseTarget(target: string | undefined): ParsedTarget | undefine
 
 /** Error names this backend answers with; each is one the SDK or its retry strategy recognises by name. */
 export type AwsErrorType =
+  | 'AccessDeniedException'
   | 'ClusterNotFoundException'
   | 'InvalidParameterException'
   | 'ClientException'

@@ -208,11 +208,25 @@ const getAuthorizationToken: OperationHandler = (body, ctx) => {
     }
     return id;
   });
-  const { username, password, proxyEndpoint, tokenTtlMs } = ctx.settings.ecr;
-  const token = Buffer.from(`${username}:${password}`).toString('base64');
-  const expiresAt = (ctx.nowMs() + tokenTtlMs) / 1000;
+  const ecr = ctx.settings.ecr;
+  const expiresAt = (ctx.nowMs() + ecr.tokenTtlMs) / 1000;
   const ids = registryIds.length > 0 ? registryIds : [ctx.settings.accountId];
-  return { authorizationData: ids.map(() => ({ authorizationToken: token, expiresAt, proxyEndpoint })) };
+  return {
+    authorizationData: ids.map((id) => {
+      const registries = ecr.registries;
+      const registry = registries === undefined ? {} : Object.hasOwn(registries, id) ? registries[id] : undefined;
+      if (registry === undefined) {
+        throw clientError(
+          'AccessDeniedException',
+          `User is not authorized to perform: ecr:GetAuthorizationToken on registry ${id}`,
+        );
+      }
+      const token = Buffer.from(`${registry.username ?? ecr.username}:${registry.password ?? ecr.password}`).toString(
+        'base64',
+      );
+      return { authorizationToken: token, expiresAt, proxyEndpoint: registry.proxyEndpoint ?? ecr.proxyEndpoint };
+    }),
+  };
 };
 
 export const ECR_OPERATIONS: Readonly<Record<string, OperationHandler>> = Object.freeze({

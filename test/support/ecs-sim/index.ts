@@ -15,6 +15,7 @@ export {
 export { SimClosedError, SimError, SimNackError, SimTimeoutError, SimUsageError } from './errors.js';
 export {
   type EcrAuthOptions,
+  type EcrRegistryOptions,
   type EcsSimulatorOptions,
   SIM_DEFAULTS,
   type SimSettings,

@@ -14,6 +14,26 @@ export interface EcrAuthOptions {
   proxyEndpoint?: string;
   /** How long a token is valid; ECR's own tokens last 12 h. */
   tokenTtlMs?: number;
+  /**
+   * The registries GetAuthorizationToken answers for, by registry ID, each with its own token and proxy
+   * endpoint (the fields above are the defaults). Asked for another ID it answers AccessDeniedException, as ECR
+   * does for a registry the caller may not read. Absent: every registry ID gets the default token.
+   */
+  registries?: Readonly<Record<string, EcrRegistryOptions>>;
+}
+
+export interface EcrRegistryOptions {
+  username?: string;
+  password?: string;
+  proxyEndpoint?: string;
+}
+
+export interface EcrSettings {
+  readonly username: string;
+  readonly password: string;
+  readonly proxyEndpoint: string;
+  readonly tokenTtlMs: number;
+  readonly registries?: Readonly<Record<string, Readonly<EcrRegistryOptions>>>;
 }
 
 /**
@@ -74,7 +94,7 @@ export interface SimSettings {
   readonly redeliverUnacked: boolean;
   readonly confirmStopVerification: boolean;
   readonly maxSignatureSkewMs: number;
-  readonly ecr: Readonly<Required<EcrAuthOptions>>;
+  readonly ecr: EcrSettings;
   readonly logger: Logger;
   readonly port: number;
   readonly tls?: Readonly<SimTlsOptions>;
@@ -119,6 +139,7 @@ export function compileOptions(options: EcsSimulatorOptions = {}): SimSettings {
       password: ecr.password ?? SIM_DEFAULTS.ecrPassword,
       proxyEndpoint: ecr.proxyEndpoint ?? `https://${accountId}.dkr.ecr.${region}.amazonaws.com`,
       tokenTtlMs: ecr.tokenTtlMs ?? SIM_DEFAULTS.ecrTokenTtlMs,
+      ...(ecr.registries === undefined ? {} : { registries: Object.freeze({ ...ecr.registries }) }),
     }),
     logger: options.logger ?? silentLogger,
     port: options.port ?? 0,

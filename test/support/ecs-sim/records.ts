@@ -15,6 +15,8 @@ export interface ApiCall {
   statusCode: number;
   /** The AWS error name answered, when the call failed. */
   errorType?: string;
+  /** The access key whose signature verified (the instance's, or role credentials the backend issued). */
+  accessKeyId?: string;
 }
 
 export interface Attribute {

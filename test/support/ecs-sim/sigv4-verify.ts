@@ -23,6 +23,8 @@ export interface SignedRequestView {
 export interface VerifierConfig {
   accessKeyId: string;
   secretAccessKey: string;
+  /** Other key pairs this endpoint accepts (e.g. task role credentials the backend handed out): key → secret. */
+  secretFor?: (accessKeyId: string) => string | undefined;
   region: string;
   maxSkewMs: number;
   nowMs: () => number;
@@ -110,7 +112,9 @@ export async function verifySigV4(
       message: `signed headers not sent: ${missing.join(', ')}`,
     };
   }
-  if (auth.accessKeyId !== config.accessKeyId) {
+  const secretAccessKey =
+    auth.accessKeyId === config.accessKeyId ? config.secretAccessKey : config.secretFor?.(auth.accessKeyId);
+  if (secretAccessKey === undefined) {
     return {
       ok: false,
       type: 'UnrecognizedClientException',
@@ -168,8 +172,8 @@ export async function verifySigV4(
     // upgrade carries none (fact sheet 2.2) — and every such signature would look wrong.
     applyChecksum: auth.signedHeaders.includes('x-amz-content-sha256'),
     credentials: {
-      accessKeyId: config.accessKeyId,
-      secretAccessKey: config.secretAccessKey,
+      accessKeyId: auth.accessKeyId,
+      secretAccessKey,
       // The signer re-adds the token header from the credentials; only a signed token may count.
       ...(token !== undefined && auth.signedHeaders.includes('x-amz-security-token') ? { sessionToken: token } : {}),
     },

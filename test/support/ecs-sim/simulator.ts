@@ -259,6 +259,10 @@ export class EcsSimulator {
     const withCluster = tasks.map((t) => ({ ...t, taskClusterArn: t.taskClusterArn ?? address.clusterArn }));
     for (const task of withCluster) {
       this.state.desiredTasks.set(task.arn, { clusterArn: task.taskClusterArn, desiredStatus: task.desiredStatus });
+      for (const field of ['roleCredentials', 'executionRoleCredentials'] as const) {
+        const issued = (task as Record<string, unknown>)[field] as Partial<RoleCredentials> | undefined;
+        if (issued?.accessKeyId && issued.secretAccessKey) this.issueKey(issued.accessKeyId, issued.secretAccessKey);
+      }
     }
     this.acs.deliver('PayloadMessage', {
       ...address,
@@ -293,6 +297,34 @@ export class EcsSimulator {
     return this.settle(messageId, opts);
   }
 
+  /**
+   * A fresh set of role credentials for a task's `roleCredentials` / `executionRoleCredentials` (a unique
+   * access key, so a test can tell which set signed a request). ECR accepts them once they are sent to the
+   * agent (sendPayload, sendCredentials), as AWS accepts credentials STS issued.
+   */
+  roleCredentials(overrides: Partial<RoleCredentials> = {}): RoleCredentials {
+    const id = randomUUID();
+    return {
+      credentialsId: id,
+      roleArn: `arn:aws:iam::${this.settings.accountId}:role/sim-task-role`,
+      accessKeyId: `ASIASIM${id.replaceAll('-', '').slice(0, 13).toUpperCase()}`,
+      secretAccessKey: `simulated-secret-${randomUUID()}`,
+      sessionToken: 'simulated-session-token',
+      expiration: new Date(this.nowMs() + 3_600_000).toISOString(),
+      ...overrides,
+    };
+  }
+
+  /** Stops accepting signatures of `accessKeyId` (credentials expired or revoked). */
+  revokeKey(accessKeyId: string): void {
+    this.state.issuedKeys.delete(accessKeyId);
+  }
+
+  private issueKey(accessKeyId: string, secretAccessKey: string): void {
+    // The instance's own key is not a role credential: never replace its secret.
+    if (accessKeyId !== this.settings.accessKeyId) this.state.issuedKeys.set(accessKeyId, secretAccessKey);
+  }
+
   /** IAMRoleCredentialsMessage; resolves once the IAMRoleCredentialsAckRequest arrived. */
   async sendCredentials(opts: CredentialsOptions): Promise<string> {
     const messageId = opts.messageId ?? randomUUID();
@@ -306,6 +338,7 @@ export class EcsSimulator {
       expiration: new Date(this.nowMs() + 3_600_000).toISOString(),
       ...opts.credentials,
     };
+    this.issueKey(roleCredentials.accessKeyId, roleCredentials.secretAccessKey);
     this.acs.deliver('IAMRoleCredentialsMessage', {
       messageId,
       taskArn: opts.taskArn,

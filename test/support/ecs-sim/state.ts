@@ -21,6 +21,11 @@ export class SimState {
   readonly nacked = new Map<string, string>();
   /** taskArn → the desired status the backend last sent for it (payloads, stop verification). */
   readonly desiredTasks = new Map<string, { clusterArn: string; desiredStatus: string }>();
+  /**
+   * Role credentials this backend handed out (payload `roleCredentials` / `executionRoleCredentials`,
+   * IAMRoleCredentialsMessage): access key → secret. ECR accepts requests signed with them, as AWS would.
+   */
+  readonly issuedKeys = new Map<string, string>();
 
   constructor(initialClusters: readonly string[]) {
     for (const name of initialClusters) this.clusters.add(name);

@@ -98,6 +98,8 @@ export function handlePayload(ctx: HandlerContext, message: PayloadMessage): voi
   }
   ctx.markReady();
 
+  // Kept in the same synchronous run as the write above: the images loop reacts to that write only after this
+  // handler returns, so an ECR pull with the execution role never looks before the credentials are here.
   const credentialAcks: Array<{ credentialsId: string; expiration: string }> = [];
   let allHandled = rejected.length === 0 && accepted.length === tasks.length;
   for (const { spec, credentials } of ordered) {
