@@ -16,6 +16,7 @@ import { LABEL_TASK_ARN } from '../src/docker/types.js';
 import { silentLogger } from '../src/logging/types.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import type { DesiredStateStore } from '../src/store/records.js';
+import { fastLoopRuntime } from './helpers/runtime-harness.js';
 import { containerSpec, taskSpecWith } from './helpers/specs.js';
 import { waitFor } from './helpers/wait-for.js';
 import {
@@ -216,15 +217,7 @@ test('ECSD_PREPULL_IMAGES are pulled once at start through the images loop, with
       pullTimeoutMs: 60_000,
       inactivityTimeoutMs: 60_000,
     },
-    runtime: {
-      clock: systemClock,
-      logger: silentLogger,
-      metrics,
-      pollIntervalMs: 10,
-      resyncIntervalMs: 60_000,
-      maxConcurrentReconciles: 2,
-      maxQueueDepth: 100,
-    },
+    runtime: fastLoopRuntime(metrics, 2),
   });
   loop.start();
   try {

@@ -17,7 +17,7 @@ import { silentLogger } from '../src/logging/types.js';
 import { createMetricsRegistry } from '../src/metrics/registry.js';
 import { openStore } from '../src/store/index.js';
 import type { DesiredStateStore } from '../src/store/records.js';
-import { deferred } from './helpers/runtime-harness.js';
+import { deferred, fastLoopRuntime } from './helpers/runtime-harness.js';
 import { containerSpec, taskSpecWith } from './helpers/specs.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -89,15 +89,7 @@ test('ten tasks with one image cause one pull; a task arriving mid-pull joins it
     settings: { behavior: 'always', dependentContainersUpfront: false },
     nowMs: () => Date.now(),
     runner: { ...runnerDeps(store, engine), metrics: metrics.images },
-    runtime: {
-      clock: systemClock,
-      logger: silentLogger,
-      metrics,
-      pollIntervalMs: 10,
-      resyncIntervalMs: 60_000,
-      maxConcurrentReconciles: 4,
-      maxQueueDepth: 100,
-    },
+    runtime: fastLoopRuntime(metrics, 4),
   });
   for (let n = 0; n < 10; n++) addWaitingTask(store, n);
   loop.start();
@@ -149,15 +141,7 @@ test('a task already desired STOPPED asks for no pull', async (t) => {
     settings: { behavior: 'always', dependentContainersUpfront: false },
     nowMs: () => Date.now(),
     runner: runnerDeps(store, engine),
-    runtime: {
-      clock: systemClock,
-      logger: silentLogger,
-      metrics,
-      pollIntervalMs: 10,
-      resyncIntervalMs: 60_000,
-      maxConcurrentReconciles: 2,
-      maxQueueDepth: 100,
-    },
+    runtime: fastLoopRuntime(metrics, 2),
   });
   const arn = addWaitingTask(store, 1);
   store.raiseTaskDesiredStatus(arn, 'STOPPED');
@@ -313,15 +297,7 @@ test('a pull asks for credentials with the first waiter’s task and registryAut
         return { username: 'AWS', password: 'token', serveraddress: 'https://ecr.example' };
       },
     },
-    runtime: {
-      clock: systemClock,
-      logger: silentLogger,
-      metrics,
-      pollIntervalMs: 10,
-      resyncIntervalMs: 60_000,
-      maxConcurrentReconciles: 4,
-      maxQueueDepth: 100,
-    },
+    runtime: fastLoopRuntime(metrics, 4),
   });
   loop.start();
   try {

@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LoopChange, LoopDefinition, LoopDeps, LoopPlan } from '../../reconcilers/runtime/types.js';
+import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/logging/types.js';
 import { createMetricsRegistry, type MetricsRegistry } from '../../src/metrics/registry.js';
 import { ChangeFeed } from '../../src/store/change-feed.js';
@@ -219,4 +220,23 @@ export function harness(options: HarnessOptions = {}): Harness {
   };
   const { onPlan: _worldOnPlan, ...baseDeps } = deps;
   return { clock, store, metrics, world, deps, baseDeps };
+}
+
+/**
+ * Runtime settings for a loop under test on the real clock: a 10 ms poll (tests wait on outcomes, not
+ * timers), no resync inside a test, and `maxConcurrentReconciles` keys at once.
+ */
+export function fastLoopRuntime(
+  metrics: MetricsRegistry,
+  maxConcurrentReconciles: number,
+): Omit<LoopDeps, 'store' | 'informer'> {
+  return {
+    clock: systemClock,
+    logger: silentLogger,
+    metrics,
+    pollIntervalMs: 10,
+    resyncIntervalMs: 60_000,
+    maxConcurrentReconciles,
+    maxQueueDepth: 100,
+  };
 }
