@@ -334,10 +334,10 @@ function storeWritingDefinition(
   return {
     ...base,
     ...(options.storeOnly ? { storeOnlyActionKinds: ['set'] } : {}),
-    apply: async (key, action, signal, desired) => {
+    apply: async (key, action, signal, desired, origin) => {
       if (options.writeAfterAwait) await Promise.resolve();
-      h.store.write(key);
-      await base.apply(key, action, signal, desired);
+      h.store.writerFor(origin).write(key);
+      await base.apply(key, action, signal, desired, origin);
     },
   };
 }
@@ -393,12 +393,13 @@ for (const table of ['tasks', 'volumes'] as const) {
         storeOnlyActionKinds: ['set'],
         keysForChange: (change) =>
           change.keysByTable === 'all' ? ['k1', 'k2'] : (change.keysByTable[table] ?? []).filter((k) => k !== 'x'),
-        apply: async (key, action, signal, desired) => {
+        apply: async (key, action, signal, desired, origin) => {
+          const writer = h.store.writerFor(origin);
           await flushAsync(2);
-          h.store.writeTo(table, key);
+          writer.writeTo(table, key);
           await flushAsync(2);
-          if (key === 'k1') h.store.writeTo(table, 'k2');
-          await base.apply(key, action, signal, desired);
+          if (key === 'k1') writer.writeTo(table, 'k2');
+          await base.apply(key, action, signal, desired, origin);
         },
       },
       uncheckedDeps(h),
@@ -464,9 +465,9 @@ test('apply is handed the desired state its plan was made from', async (t) => {
   const loop = createLoop(
     {
       ...base,
-      apply: async (key, action, signal, desired) => {
+      apply: async (key, action, signal, desired, origin) => {
         seen.push(desired);
-        await base.apply(key, action, signal, desired);
+        await base.apply(key, action, signal, desired, origin);
       },
     },
     h.deps,

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { InternalError } from '../src/errors.js';
 import { ChangeFeed } from '../src/store/change-feed.js';
 import { openStore } from '../src/store/index.js';
 import type { StoreChange } from '../src/store/records.js';
@@ -321,11 +322,10 @@ test('changesSince(g, tables) counts only writes to those tables', (t) => {
 test("changesSince(g, tables, ownLoop) answers that loop's own writes apart, per the key that made them", async (t) => {
   const { store } = openForTest(t, { checkpoint: false });
   const start = store.generation();
-  // A write after an await inside the origin still carries it: the origin follows the async context.
-  await store.withWriteOrigin({ loop: 'containers', key: TASK_ARN }, async () => {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    store.putDesiredTask(taskSpec(TASK_ARN));
-  });
+  // A write through writerFor(origin) after an await still carries the origin.
+  const writer = store.writerFor({ loop: 'containers', key: TASK_ARN });
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  writer.putDesiredTask(taskSpec(TASK_ARN));
   store.withWriteOrigin({ loop: 'images', key: 'sha256:9' }, () => store.putDesiredTask(taskSpec(OTHER_TASK_ARN)));
   const generation = store.generation();
 
@@ -401,4 +401,21 @@ test('recordSentStatus sets only sent status, announces it as "sent" only when i
   store.recordSentStatus(OTHER_TASK_ARN, 'STOPPED', [{ name: 'nope', status: 'STOPPED' }]);
   store.recordSentStatus(TASK_ARN, undefined, [{ name: 'no-such-container', status: 'STOPPED' }]);
   t.is(changes.length, 1, 'no change, no announcement');
+});
+
+test('withWriteOrigin takes synchronous work only: a promise is refused, and the origin does not leak', async (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  const start = store.generation();
+  t.throws(
+    () =>
+      store.withWriteOrigin({ loop: 'containers', key: TASK_ARN }, async () => {
+        store.putDesiredTask(taskSpec(TASK_ARN));
+      }),
+    { instanceOf: InternalError, message: /synchronous work/ },
+  );
+  // The write made before the refusal kept the origin; a later plain write has none.
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  const answer = store.changesSince(start, ['tasks'], 'containers');
+  t.deepEqual([...(answer.own ?? new Map()).keys()], [TASK_ARN]);
+  t.deepEqual(answer.taskArns, [OTHER_TASK_ARN]);
 });

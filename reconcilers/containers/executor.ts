@@ -25,7 +25,13 @@ import type { TaskCgroupManager } from '../../src/host/task-cgroup.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { ContainerSpec, TaskSpec, TransportProtocol } from '../../src/model/task.js';
 import { taskIdFromArn } from '../../src/model/task.js';
-import type { ContainerRecord, DesiredStateStore, TaskObservation, TaskRecord } from '../../src/store/records.js';
+import type {
+  ContainerRecord,
+  DesiredStateStore,
+  TaskObservation,
+  TaskRecord,
+  WriteOrigin,
+} from '../../src/store/records.js';
 import { isPullWait } from '../images/pull-policy.js';
 import {
   createMutationLimiter,
@@ -87,28 +93,32 @@ export class ContainersExecutor {
     action: ContainerAction,
     plannedTask?: TaskRecord,
     signal: AbortSignal = new AbortController().signal,
+    origin?: WriteOrigin,
   ): Promise<void> {
+    // Writes carry the reconcile's origin (the runtime does not wake the key for its own writes).
+    const store = origin === undefined ? this.deps.store : this.deps.store.writerFor(origin);
     switch (action.kind) {
       case 'record':
         this.releasePortsOfStopped(action.observation);
-        this.deps.store.recordObservation(action.observation);
+        store.recordObservation(action.observation);
         this.logAdmission(taskArn, action.observation);
         return;
       case 'setup-task-cgroup':
         return this.setupTaskCgroup(this.requireTask(taskArn, plannedTask));
       case 'create-volume':
-        return this.createVolume(this.requireTask(taskArn, plannedTask), action.volume, signal);
+        return this.createVolume(store, this.requireTask(taskArn, plannedTask), action.volume, signal);
       case 'create':
         return this.create(
+          store,
           this.requireTask(taskArn, plannedTask),
           action.container,
           action.startFollows === true,
           signal,
         );
       case 'start':
-        return this.start(this.requireTask(taskArn, plannedTask), action.container, signal);
+        return this.start(store, this.requireTask(taskArn, plannedTask), action.container, signal);
       case 'stop':
-        return this.stop(taskArn, action.container, action.graceSec, signal);
+        return this.stop(store, taskArn, action.container, action.graceSec, signal);
       case 'inspect':
         // A change reaches the loop through the view's notification; the runtime re-plans after it anyway.
         await this.deps.view.refresh(action.dockerId);
@@ -133,7 +143,12 @@ export class ContainersExecutor {
     });
   }
 
-  private async createVolume(task: TaskRecord, volumeName: string, signal: AbortSignal): Promise<void> {
+  private async createVolume(
+    store: DesiredStateStore,
+    task: TaskRecord,
+    volumeName: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const spec = task.spec.volumes.find((v) => v.name === volumeName);
     if (!spec || spec.type === 'unsupported') {
       throw new CannotCreateContainerError(`volume ${volumeName} cannot be provided on this host`);
@@ -162,7 +177,7 @@ export class ContainersExecutor {
         signal,
       );
     }
-    this.deps.store.putVolume({
+    store.putVolume({
       name: dockerName,
       ...(shared ? {} : { taskArn: task.arn }),
       scope: shared ? 'shared' : 'task',
@@ -172,6 +187,7 @@ export class ContainersExecutor {
   }
 
   private async create(
+    store: DesiredStateStore,
     task: TaskRecord,
     containerName: string,
     startFollows: boolean,
@@ -211,7 +227,7 @@ export class ContainersExecutor {
       ensureBindMountSources(bindMountSources(task.spec, spec));
     } catch (error) {
       this.releasePorts(allocated);
-      throw this.failContainer(task.arn, containerName, asCreateError(error));
+      throw this.failContainer(store, task.arn, containerName, asCreateError(error));
     }
     let id: string;
     try {
@@ -232,12 +248,12 @@ export class ContainersExecutor {
       // A cancelled reconcile (shutdown) ends nothing: the next start of the agent carries on.
       if (signal.aborted) throw error;
       if (await engineUnavailable(this.deps.engine, error, signal))
-        throw waitForEngine(this.deps.store, this.deps.logger, task.arn, error);
+        throw waitForEngine(store, this.deps.logger, task.arn, error);
       const failure =
         error instanceof DockerTimeoutError
           ? transitionTimedOut('created', this.deps.createTimeoutMs, error)
           : asCreateError(error);
-      throw this.failContainer(task.arn, containerName, failure);
+      throw this.failContainer(store, task.arn, containerName, failure);
     }
     // The start that follows inspects the container once it is running (even if the start fails), so the
     // view learns it there; an inspect of the CREATED state in between would be one Docker call for nothing.
@@ -255,7 +271,12 @@ export class ContainersExecutor {
     await this.deps.view.refresh(id);
   }
 
-  private async start(task: TaskRecord, containerName: string, signal: AbortSignal): Promise<void> {
+  private async start(
+    store: DesiredStateStore,
+    task: TaskRecord,
+    containerName: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const id = this.dockerIdOf(task.arn, containerName);
     try {
       // The informer counts the container as being mutated from here on, while the start waits for its turn
@@ -270,14 +291,14 @@ export class ContainersExecutor {
     } catch (error) {
       if (signal.aborted) throw error;
       if (await engineUnavailable(this.deps.engine, error, signal))
-        throw waitForEngine(this.deps.store, this.deps.logger, task.arn, error);
+        throw waitForEngine(store, this.deps.logger, task.arn, error);
       const failure =
         error instanceof DockerTimeoutError
           ? transitionTimedOut('started', this.deps.startTimeoutMs, error)
           : isEcsdError(error)
             ? error
             : new CannotStartContainerError(String(error), { cause: error });
-      throw this.failContainer(task.arn, containerName, failure);
+      throw this.failContainer(store, task.arn, containerName, failure);
     }
   }
 
@@ -286,7 +307,13 @@ export class ContainersExecutor {
    * container is marked STOPPED anyway if Docker still answers a ping (fact sheet 4.3, 4.6), so one
    * unkillable container cannot hold its task forever. A container that is gone is simply re-observed.
    */
-  private async stop(taskArn: string, containerName: string, graceSec: number, signal: AbortSignal): Promise<void> {
+  private async stop(
+    store: DesiredStateStore,
+    taskArn: string,
+    containerName: string,
+    graceSec: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const id = this.dockerIdOf(taskArn, containerName);
     const attemptKey = containerKey(taskArn, containerName);
     try {
@@ -314,7 +341,7 @@ export class ContainersExecutor {
         attempts,
         error,
       });
-      this.deps.store.recordObservation({
+      store.recordObservation({
         taskArn,
         containers: [
           {
@@ -344,9 +371,9 @@ export class ContainersExecutor {
   }
 
   /** Records a container-ending failure as its reason and desired STOPPED (fact sheet 4.6), then returns it to throw. */
-  private failContainer(taskArn: string, containerName: string, error: EcsdError): EcsdError {
+  private failContainer(store: DesiredStateStore, taskArn: string, containerName: string, error: EcsdError): EcsdError {
     this.deps.logger.warn('container transition failed', { taskArn, container: containerName, error });
-    this.deps.store.recordObservation({
+    store.recordObservation({
       taskArn,
       containers: [{ name: containerName, patch: { desiredStatus: 'STOPPED', reason: error.toReason() } }],
     });

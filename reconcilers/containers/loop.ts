@@ -116,7 +116,8 @@ export function containersLoopDefinition(
       if (!desired) return { actions: [] };
       return planContainers(desired, actual, deps.settings);
     },
-    apply: (taskArn, action, signal, desired) => deps.executor.apply(taskArn, action, desired?.task, signal),
+    apply: (taskArn, action, signal, desired, origin) =>
+      deps.executor.apply(taskArn, action, desired?.task, signal, origin),
   };
 }
 

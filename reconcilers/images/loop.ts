@@ -65,7 +65,9 @@ export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<Image
       return { pull: deps.store.getImagePull(ref), present: present.has(image), pulling: inFlight.size > 0 };
     },
     plan: (desired, actual) => planImagePull(desired, actual, deps.settings),
-    apply: (_ref, action, signal) => runPull(deps.runner, action, signal),
+    // The pull's records carry this reconcile's origin, so its own progress writes do not wake the ref again.
+    apply: (_ref, action, signal, _desired, origin) =>
+      runPull({ ...deps.runner, store: deps.runner.store.writerFor(origin) }, action, signal),
   };
 }
 

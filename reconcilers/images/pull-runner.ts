@@ -35,7 +35,10 @@ export interface PullRunnerDeps {
   engine: Pick<DockerEngine, 'pullImage'>;
   /** Inspects the image now and updates the informer's cache, so the engine's answer is known when recorded. */
   refreshImage: (ref: string) => Promise<ObservedImage | undefined>;
-  store: Pick<DesiredStateStore, 'getImagePull' | 'putImagePull' | 'listImages' | 'putImage' | 'transaction'>;
+  store: Pick<
+    DesiredStateStore,
+    'getImagePull' | 'putImagePull' | 'listImages' | 'putImage' | 'transaction' | 'writerFor'
+  >;
   /** Told after a pull, so the containers loop's presence cache sees the new image at once. */
   invalidatePresence: (ref: string) => void;
   mutations: MutationLimiter;

@@ -117,22 +117,20 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       ops.delete(id);
       if (ops.size === 0 && operations.get(key) === ops) operations.delete(key);
     };
-    const operation = deps.store
-      .withWriteOrigin({ loop: name, key }, () => run(controller.signal))
-      .then(
-        () => {
-          finish();
-          if (accepting()) queue.add(key);
-        },
-        (error: unknown) => {
-          finish();
-          const errorClass = classifyError(error);
-          metrics.reconcile.incErrors();
-          metrics.reconcile.incResult('error');
-          if (errorClass === 'terminal') holdTerminal(key, error, clock.nowMs());
-          else retry(key, { ok: false, error, errorClass, appliedCount: 0, failedAction: action });
-        },
-      );
+    const operation = run(controller.signal).then(
+      () => {
+        finish();
+        if (accepting()) queue.add(key);
+      },
+      (error: unknown) => {
+        finish();
+        const errorClass = classifyError(error);
+        metrics.reconcile.incErrors();
+        metrics.reconcile.incResult('error');
+        if (errorClass === 'terminal') holdTerminal(key, error, clock.nowMs());
+        else retry(key, { ok: false, error, errorClass, appliedCount: 0, failedAction: action });
+      },
+    );
     running.add(operation);
     void operation.finally(() => {
       running.delete(operation);
@@ -183,27 +181,26 @@ export function createLoop<Desired, Actual, Action extends LoopAction>(
       schedulePump();
     };
     try {
-      // Every write this reconcile makes, before or after any await, is attributed to (this loop, key): the
-      // change feed then does not wake the key for it (triggers.ts), while other keys it touches are woken.
-      const outcome = await deps.store.withWriteOrigin({ loop: name, key }, () =>
-        reconcileKey(definition, allowedKinds, key, {
-          nowMs: () => clock.nowMs(),
-          dryRun,
-          signal: controller.signal,
-          maxParallelActions,
-          isStoreOnly,
-          isDetached,
-          startDetached: (action, run) => startDetached(key, action, run),
-          inFlight: () => operations.get(key) ?? noOperations,
-          checkStoreOnlyFixedPoint: deps.checkStoreOnlyFixedPoint ?? false,
-          onPlanned: (plan) => recordPlan(key, plan),
-          onApplying: (action) => {
-            logger.debug('applying action', { key, kind: action.kind, reason: action.reason });
-            // From here the reconcile waits on Docker: give the worker to another key.
-            if (!isStoreOnly(action)) releaseWorker();
-          },
-        }),
-      );
+      // Every write this reconcile's actions make goes through store.writerFor(origin): the change feed then
+      // does not wake the key for it (triggers.ts), while other keys it touches are woken.
+      const outcome = await reconcileKey(definition, allowedKinds, key, {
+        origin: { loop: name, key },
+        nowMs: () => clock.nowMs(),
+        dryRun,
+        signal: controller.signal,
+        maxParallelActions,
+        isStoreOnly,
+        isDetached,
+        startDetached: (action, run) => startDetached(key, action, run),
+        inFlight: () => operations.get(key) ?? noOperations,
+        checkStoreOnlyFixedPoint: deps.checkStoreOnlyFixedPoint ?? false,
+        onPlanned: (plan) => recordPlan(key, plan),
+        onApplying: (action) => {
+          logger.debug('applying action', { key, kind: action.kind, reason: action.reason });
+          // From here the reconcile waits on Docker: give the worker to another key.
+          if (!isStoreOnly(action)) releaseWorker();
+        },
+      });
       settle(key, outcome, startedMs);
     } catch (error) {
       // settle() is bookkeeping only; reaching here is a runtime bug. Retry rather than lose the key.

@@ -4,6 +4,7 @@
  * about queues or metrics.
  */
 import { classifyError, type ErrorClass, InternalError } from '../../src/errors.js';
+import type { WriteOrigin } from '../../src/store/records.js';
 import { actionPrerequisites, runActionGraph } from './action-graph.js';
 import type { LoopAction, LoopDefinition, LoopPlan } from './types.js';
 
@@ -28,6 +29,8 @@ export type ReconcileOutcome<Action extends LoopAction> =
     };
 
 export interface ReconcileContext<Action extends LoopAction> {
+  /** This reconcile's (loop, key), handed to every action so its store writes carry it. */
+  origin: WriteOrigin;
   nowMs(): number;
   dryRun: boolean;
   signal: AbortSignal;
@@ -68,8 +71,9 @@ export async function reconcileKey<Desired, Actual, Action extends LoopAction>(
         signal: context.signal,
         onStart: (action) => context.onApplying(action),
         apply: async (action) => {
-          if (!context.isDetached(action)) return definition.apply(key, action, context.signal, desired);
-          context.startDetached(action, (signal) => definition.apply(key, action, signal, desired));
+          if (!context.isDetached(action))
+            return definition.apply(key, action, context.signal, desired, context.origin);
+          context.startDetached(action, (signal) => definition.apply(key, action, signal, desired, context.origin));
         },
       });
       appliedCount = result.appliedCount;

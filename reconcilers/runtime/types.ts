@@ -8,7 +8,7 @@ import type { DockerObjectKind, InformerChange, InformerEvents } from '../../src
 import type { ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/logging/types.js';
 import type { MetricsRegistry } from '../../src/metrics/registry.js';
-import type { DesiredStateStore, StoreTable } from '../../src/store/records.js';
+import type { DesiredStateStore, StoreTable, WriteOrigin } from '../../src/store/records.js';
 
 /** A Docker object kind a loop watches, and how a change of such an object maps to the loop's keys. */
 export interface LoopWatch {
@@ -106,13 +106,22 @@ export interface LoopDefinition<Desired, Actual, Action extends LoopAction> {
    * Perform one action. Throw typed errors (src/errors.ts); honour `signal` (aborted on shutdown deadline).
    * `desired` is what this reconcile's plan was made from; an action may read from it what cannot have
    * changed since (anything the key's own earlier actions may have written must be read again).
+   * `origin` is this reconcile's (loop, key): every store write the action makes goes through
+   * `store.writerFor(origin)`, so the change feed knows it as the key's own write (it does not wake the key
+   * again) however the action's awaits fall.
    */
-  apply(key: string, action: Action, signal: AbortSignal, desired: Desired | undefined): Promise<void>;
+  apply(
+    key: string,
+    action: Action,
+    signal: AbortSignal,
+    desired: Desired | undefined,
+    origin: WriteOrigin,
+  ): Promise<void>;
 }
 
 export interface LoopDeps<Action extends LoopAction = LoopAction> {
   /** Only the change-detection part of the store is used by the runtime. */
-  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange' | 'withWriteOrigin'>;
+  store: Pick<DesiredStateStore, 'generation' | 'changesSince' | 'onChange'>;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;

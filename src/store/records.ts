@@ -194,8 +194,8 @@ export type StoreTable =
   | 'meta';
 
 /**
- * Who made a write: the loop and the key whose reconcile was running (set by the loop runtime around each
- * reconcile, carried across awaits by the store's AsyncLocalStorage). A loop ignores the writes its own
+ * Who made a write: the loop and the key whose reconcile made it (the runtime hands each action its origin,
+ * and the loop writes through `writerFor(origin)`). A loop ignores the writes its own
  * reconcile of a key made for that same key; writes with no origin (sources, reporter) wake everyone.
  */
 export interface WriteOrigin {
@@ -257,11 +257,13 @@ export interface DesiredStateStore {
   changesSince(generation: number, tables?: readonly StoreTable[], ownLoop?: string): ChangesSince;
   /** Called synchronously after each committed write (outside any write origin). Returns an unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;
-  /**
-   * Runs `fn` with every write it makes — synchronously or after any number of awaits — attributed to
-   * `origin` (AsyncLocalStorage). The loop runtime wraps each reconcile in it.
-   */
+  /** Runs `fn`, synchronous work only, with every write it makes attributed to `origin`. */
   withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T;
+  /**
+   * This store with every write made through it attributed to `origin`, wherever the caller's awaits fall.
+   * The loop runtime gives each reconcile's actions the origin; a loop writes through `writerFor(origin)`.
+   */
+  writerFor(origin: WriteOrigin): DesiredStateStore;
   /** Whether the database lives on disk (ECS_CHECKPOINT) or in memory. */
   readonly durable: boolean;
 

@@ -97,6 +97,17 @@ export class SqliteStore implements DesiredStateStore {
     return this.#writes.withOrigin(origin, fn);
   }
 
+  writerFor(origin: WriteOrigin): DesiredStateStore {
+    const writes = this.#writes;
+    return new Proxy(this, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => writes.withOrigin(origin, () => value.apply(target, args));
+      },
+    });
+  }
+
   onChange(listener: (change: StoreChange) => void): () => void {
     return this.#writes.onChange(listener);
   }

@@ -6,12 +6,14 @@
  * Only when the outermost frame commits is the change recorded in the feed (one generation) and announced to
  * listeners — so nothing fires on rollback, and a listener never sees an uncommitted state.
  *
- * Each committed change carries its origin: the loop and key whose reconcile was running when it committed,
- * read from an AsyncLocalStorage the runtime sets around each reconcile (`withOrigin`). Async context follows
- * every await, so the attribution does not depend on where a write falls inside an action. Listeners run
- * outside any origin, so work they start is never attributed to the writer.
+ * Each committed change carries its origin: the loop and key whose reconcile made it. Writes are synchronous
+ * (better-sqlite3), so the origin is a plain field set for the duration of one synchronous call
+ * (`withOrigin`); the loop runtime hands each action a store view that wraps every call that way
+ * (`SqliteStore.writerFor`), so the attribution does not depend on where a write falls inside an action.
+ * Not an AsyncLocalStorage: on Node 20 one turns on promise hooks for every promise of the process, which
+ * cost ~11 % of the agent's CPU in the 50-task benchmark. Listeners run outside any origin, so work they
+ * start is never attributed to the writer.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database, Transaction } from 'better-sqlite3';
 import { errorMessage, InternalError } from '../errors.js';
 import type { Logger } from '../logging/types.js';
@@ -38,7 +40,7 @@ export class WriteTracker {
   readonly #transaction: Transaction<(fn: () => unknown) => unknown>;
   readonly #frames: Frame[] = [];
   readonly #listeners = new Set<ChangeListener>();
-  readonly #origin = new AsyncLocalStorage<WriteOrigin | undefined>();
+  #origin: WriteOrigin | undefined;
 
   readonly #onTouch: ((table: StoreTable, taskArn: string | null | undefined) => void) | undefined;
 
@@ -103,9 +105,23 @@ export class WriteTracker {
     if (owner !== undefined && owner !== null && owner !== '') touched.taskArns.add(owner);
   }
 
-  /** Runs `fn` with every write it commits, now or after awaits, attributed to `origin`. */
-  withOrigin<T>(origin: WriteOrigin, fn: () => T): T {
-    return this.#origin.run(origin, fn);
+  /**
+   * Runs `fn` with every write it commits attributed to `origin`. Synchronous work only: a write after an
+   * await would escape the origin, so a promise returned by `fn` is a programming error.
+   */
+  withOrigin<T>(origin: WriteOrigin | undefined, fn: () => T): T {
+    const outer = this.#origin;
+    this.#origin = origin;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.#origin = outer;
+    }
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      throw new InternalError('withOrigin takes synchronous work; hand an action a writerFor(origin) store instead');
+    }
+    return result;
   }
 
   /** Runs `hook` once the outermost transaction has committed (never on rollback). */
@@ -133,11 +149,9 @@ export class WriteTracker {
       }
     }
     if (frame.touched.size === 0) return;
-    const change = this.#feed.record(frame.touched, this.#origin.getStore());
-    // Outside the writer's origin: whatever a listener starts (a poll, a reporter wake) is not its write. An
-    // empty store rather than `exit()`, which on Node 20 disables the storage and turns the process-wide
-    // promise hooks off and on again around each call.
-    this.#origin.run(undefined, () => this.#notify(change));
+    const change = this.#feed.record(frame.touched, this.#origin);
+    // Outside the writer's origin: whatever a listener starts (a poll, a reporter wake) is not its write.
+    this.withOrigin(undefined, () => this.#notify(change));
   }
 
   #notify(change: StoreChange): void {

@@ -2,7 +2,6 @@
  * Test fixtures for the loop runtime: an in-memory change feed with the DesiredStateStore change-detection
  * contract, and a small loop over a key → number "world" whose observe/apply can be gated or made to fail.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LoopChange, LoopDefinition, LoopDeps, LoopPlan } from '../../reconcilers/runtime/types.js';
 import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/logging/types.js';
@@ -38,7 +37,7 @@ type ChangeFeedStore = LoopDeps['store'];
 
 export class FakeChangeFeed implements ChangeFeedStore {
   readonly #feed: ChangeFeed;
-  readonly #origin = new AsyncLocalStorage<WriteOrigin>();
+  #origin: WriteOrigin | undefined;
   readonly #listeners = new Set<(change: StoreChange) => void>();
   changesSinceCalls = 0;
   /** The `tables` argument of each changesSince call (undefined: all tables). */
@@ -65,8 +64,23 @@ export class FakeChangeFeed implements ChangeFeedStore {
     return () => this.#listeners.delete(listener);
   }
 
-  withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T {
-    return this.#origin.run(origin, fn);
+  /** Synchronous work only, as the real store's. */
+  withWriteOrigin<T>(origin: WriteOrigin | undefined, fn: () => T): T {
+    const outer = this.#origin;
+    this.#origin = origin;
+    try {
+      return fn();
+    } finally {
+      this.#origin = outer;
+    }
+  }
+
+  /** Writes made through the returned writer carry `origin`, as the real store's `writerFor`. */
+  writerFor(origin: WriteOrigin): Pick<FakeChangeFeed, 'write' | 'writeTo'> {
+    return {
+      write: (...taskArns) => this.withWriteOrigin(origin, () => this.write(...taskArns)),
+      writeTo: (table, ...keys) => this.withWriteOrigin(origin, () => this.writeTo(table, ...keys)),
+    };
   }
 
   /** Commit a write to `tasks` touching `taskArns`; listeners are called synchronously, as the real store does. */
@@ -80,12 +94,9 @@ export class FakeChangeFeed implements ChangeFeedStore {
    */
   writeTo(table: StoreTable, ...keys: string[]): void {
     const owners = TASK_KEYED_TABLES.has(table) ? new Set(keys) : new Set<string>();
-    const change = this.#feed.record(
-      new Map([[table, { keys: new Set(keys), taskArns: owners }]]),
-      this.#origin.getStore(),
-    );
+    const change = this.#feed.record(new Map([[table, { keys: new Set(keys), taskArns: owners }]]), this.#origin);
     if (this.notifyListeners) {
-      for (const listener of this.#listeners) this.#origin.exit(() => listener(change));
+      for (const listener of this.#listeners) this.withWriteOrigin(undefined, () => listener(change));
     }
   }
 }
