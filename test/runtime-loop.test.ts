@@ -411,7 +411,7 @@ for (const table of ['tasks', 'volumes'] as const) {
     t.is(h.world.observeCount('k1'), 1, 'its own write, after awaits, did not wake k1');
     t.is(h.world.observeCount('k2'), 2, 'its write to another key woke that key');
 
-    h.store.withWriteOrigin({ loop: 'another-loop', key: 'k1' }, () => h.store.writeTo(table, 'k1'));
+    h.store.writerFor({ loop: 'another-loop', key: 'k1' }).writeTo(table, 'k1');
     await h.clock.advanceAsync(200);
     await flushAsync();
     t.is(h.world.observeCount('k1'), 2, "another loop's write to the same key wakes it");

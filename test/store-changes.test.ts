@@ -1,5 +1,4 @@
 import test from 'ava';
-import { InternalError } from '../src/errors.js';
 import { ChangeFeed } from '../src/store/change-feed.js';
 import { openStore } from '../src/store/index.js';
 import type { StoreChange } from '../src/store/records.js';
@@ -326,7 +325,7 @@ test("changesSince(g, tables, ownLoop) answers that loop's own writes apart, per
   const writer = store.writerFor({ loop: 'containers', key: TASK_ARN });
   await new Promise<void>((resolve) => setImmediate(resolve));
   writer.putDesiredTask(taskSpec(TASK_ARN));
-  store.withWriteOrigin({ loop: 'images', key: 'sha256:9' }, () => store.putDesiredTask(taskSpec(OTHER_TASK_ARN)));
+  store.writerFor({ loop: 'images', key: 'sha256:9' }).putDesiredTask(taskSpec(OTHER_TASK_ARN));
   const generation = store.generation();
 
   const answer = store.changesSince(start, ['tasks', 'containers'], 'containers');
@@ -403,19 +402,22 @@ test('recordSentStatus sets only sent status, announces it as "sent" only when i
   t.is(changes.length, 1, 'no change, no announcement');
 });
 
-test('withWriteOrigin takes synchronous work only: a promise is refused, and the origin does not leak', async (t) => {
+test('a store call under a write origin is synchronous only: a promise is refused, and the origin does not leak', async (t) => {
   const { store } = openForTest(t, { checkpoint: false });
   const start = store.generation();
+  // better-sqlite3 refuses a transaction function that returns a promise and rolls it back, so no write can
+  // land after an await under an origin that no longer applies.
   t.throws(
     () =>
-      store.withWriteOrigin({ loop: 'containers', key: TASK_ARN }, async () => {
+      store.writerFor({ loop: 'containers', key: TASK_ARN }).transaction(async () => {
         store.putDesiredTask(taskSpec(TASK_ARN));
       }),
-    { instanceOf: InternalError, message: /synchronous work/ },
+    { instanceOf: TypeError, message: /cannot return a promise/ },
   );
-  // The write made before the refusal kept the origin; a later plain write has none.
+  t.is(store.getTask(TASK_ARN), undefined, 'the refused transaction wrote nothing');
+  // A later plain write has no origin.
   store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
   const answer = store.changesSince(start, ['tasks'], 'containers');
-  t.deepEqual([...(answer.own ?? new Map()).keys()], [TASK_ARN]);
+  t.deepEqual([...(answer.own ?? new Map()).keys()], []);
   t.deepEqual(answer.taskArns, [OTHER_TASK_ARN]);
 });

@@ -86,11 +86,6 @@ export class LeanModem {
     return new LeanModem({ ...this.#options, version }, this.#agent);
   }
 
-  /** Closes idle keep-alive sockets (the agent's shutdown). */
-  destroy(): void {
-    this.#agent.destroy();
-  }
-
   dial(options: ModemDialOptions, callback: ModemCallback): void {
     const signal = options.abortSignal;
     if (signal?.aborted === true) {

@@ -257,8 +257,6 @@ export interface DesiredStateStore {
   changesSince(generation: number, tables?: readonly StoreTable[], ownLoop?: string): ChangesSince;
   /** Called synchronously after each committed write (outside any write origin). Returns an unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;
-  /** Runs `fn`, synchronous work only, with every write it makes attributed to `origin`. */
-  withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T;
   /**
    * This store with every write made through it attributed to `origin`, wherever the caller's awaits fall.
    * The loop runtime gives each reconcile's actions the origin; a loop writes through `writerFor(origin)`.

@@ -93,10 +93,6 @@ export class SqliteStore implements DesiredStateStore {
     return this.#feed.changesSince(generation, tables, ownLoop);
   }
 
-  withWriteOrigin<T>(origin: WriteOrigin, fn: () => T): T {
-    return this.#writes.withOrigin(origin, fn);
-  }
-
   writerFor(origin: WriteOrigin): DesiredStateStore {
     const writes = this.#writes;
     return new Proxy(this, {

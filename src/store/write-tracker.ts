@@ -106,22 +106,17 @@ export class WriteTracker {
   }
 
   /**
-   * Runs `fn` with every write it commits attributed to `origin`. Synchronous work only: a write after an
-   * await would escape the origin, so a promise returned by `fn` is a programming error.
+   * Runs `fn` with every write it commits attributed to `origin`. Store calls are synchronous (and
+   * better-sqlite3 refuses a transaction function that returns a promise), so the origin cannot outlive them.
    */
   withOrigin<T>(origin: WriteOrigin | undefined, fn: () => T): T {
     const outer = this.#origin;
     this.#origin = origin;
-    let result: T;
     try {
-      result = fn();
+      return fn();
     } finally {
       this.#origin = outer;
     }
-    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-      throw new InternalError('withOrigin takes synchronous work; hand an action a writerFor(origin) store instead');
-    }
-    return result;
   }
 
   /** Runs `hook` once the outermost transaction has committed (never on rollback). */

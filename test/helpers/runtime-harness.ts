@@ -64,8 +64,7 @@ export class FakeChangeFeed implements ChangeFeedStore {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Synchronous work only, as the real store's. */
-  withWriteOrigin<T>(origin: WriteOrigin | undefined, fn: () => T): T {
+  #withOrigin<T>(origin: WriteOrigin | undefined, fn: () => T): T {
     const outer = this.#origin;
     this.#origin = origin;
     try {
@@ -78,8 +77,8 @@ export class FakeChangeFeed implements ChangeFeedStore {
   /** Writes made through the returned writer carry `origin`, as the real store's `writerFor`. */
   writerFor(origin: WriteOrigin): Pick<FakeChangeFeed, 'write' | 'writeTo'> {
     return {
-      write: (...taskArns) => this.withWriteOrigin(origin, () => this.write(...taskArns)),
-      writeTo: (table, ...keys) => this.withWriteOrigin(origin, () => this.writeTo(table, ...keys)),
+      write: (...taskArns) => this.#withOrigin(origin, () => this.write(...taskArns)),
+      writeTo: (table, ...keys) => this.#withOrigin(origin, () => this.writeTo(table, ...keys)),
     };
   }
 
@@ -96,7 +95,7 @@ export class FakeChangeFeed implements ChangeFeedStore {
     const owners = TASK_KEYED_TABLES.has(table) ? new Set(keys) : new Set<string>();
     const change = this.#feed.record(new Map([[table, { keys: new Set(keys), taskArns: owners }]]), this.#origin);
     if (this.notifyListeners) {
-      for (const listener of this.#listeners) this.withWriteOrigin(undefined, () => listener(change));
+      for (const listener of this.#listeners) this.#withOrigin(undefined, () => listener(change));
     }
   }
 }
