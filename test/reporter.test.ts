@@ -375,8 +375,44 @@ test("the reporter's own acks do not wake it for another scan of the outbox", as
   startReporter(t, store, recordingSink());
   await flushAsync();
   t.is(real.outboxDepth(), 0);
-  // One scan finds the five heads; one more, after their submissions end, finds the outbox empty.
-  t.is(calls.get('outboxHeads'), 2);
+  // One scan finds the five heads; after their acks each task's head is looked up once, in the index.
+  t.is(calls.get('outboxHeads'), 1);
+  t.is(calls.get('outboxHeadOf'), 5);
+});
+
+test('after its first scan the reporter looks up only the heads of tasks whose entries were written', async (t) => {
+  const real = memoryStore(t);
+  real.appendOutbox(Array.from({ length: 20 }, (_, i) => taskChange(taskArn(i), 'PENDING')));
+  const { store, calls } = countingStore(real);
+  const sink = recordingSink();
+  startReporter(t, store, sink);
+  await flushAsync();
+  const lookups = calls.get('outboxHeadOf') ?? 0;
+  // Three separate commits while twenty other tasks' entries sit acked: three lookups, no scan.
+  for (const i of [3, 7, 11]) real.appendOutbox([taskChange(taskArn(i), 'RUNNING')]);
+  await flushAsync();
+  t.is(calls.get('outboxHeads'), 1);
+  t.is((calls.get('outboxHeadOf') ?? 0) - lookups, 6, 'each task once for its append and once for its ack');
+  t.is(sink.seqs.length, 23);
+  t.is(real.outboxDepth(), 0);
+});
+
+test('a scan that fills its window is repeated until every pending task has been seen', async (t) => {
+  const real = memoryStore(t);
+  real.appendOutbox(Array.from({ length: 5 }, (_, i) => taskChange(taskArn(i), 'RUNNING')));
+  const { store, calls } = countingStore(real);
+  const sink = recordingSink();
+  const reporter = new OutboxReporter({ store, sink, clock: new FakeClock(), logger: silentLogger, scanWindow: 2 });
+  reporter.start();
+  t.teardown(() => reporter.stop());
+  await flushAsync();
+  t.deepEqual(sink.seqs, [1, 2, 3, 4, 5]);
+  const scans = calls.get('outboxHeads') ?? 0;
+  t.true(scans >= 3, 'five tasks take at least three windows of two');
+  real.appendOutbox([taskChange(taskArn(9), 'STOPPED')]);
+  await flushAsync();
+  t.deepEqual(sink.seqs, [1, 2, 3, 4, 5, 6]);
+  t.is(calls.get('outboxHeads'), scans, 'no scan once a window was not full');
 });
 
 test('with every submission slot taken the outbox is not scanned again', async (t) => {

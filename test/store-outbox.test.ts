@@ -98,6 +98,26 @@ test('an observation writes its state and its outbox entries in one transaction'
   );
 });
 
+test("outboxHeadOf returns one task's oldest entry without its payload, and nothing once it has none", (t) => {
+  const { store } = openForTest(t, { checkpoint: false });
+  store.appendOutbox([
+    { taskArn: OTHER_TASK_ARN, kind: 'task', payload: { n: 1 } },
+    { taskArn: TASK_ARN, kind: 'container', payload: { n: 2 } },
+    { taskArn: TASK_ARN, kind: 'task', payload: { n: 3 } },
+  ]);
+  const [, second, third] = store.peekOutbox(10).map((entry) => entry.seq);
+  const head = store.outboxHeadOf(TASK_ARN);
+  t.deepEqual([head?.seq, head?.kind, head?.attempts], [second, 'container', 0]);
+  t.false(head !== undefined && 'payload' in head, 'a head carries no payload');
+  store.markOutboxAttempt(second!);
+  t.is(store.outboxHeadOf(TASK_ARN)?.attempts, 1);
+  store.ackOutbox(second!);
+  t.is(store.outboxHeadOf(TASK_ARN)?.seq, third);
+  store.ackOutbox(third!);
+  t.is(store.outboxHeadOf(TASK_ARN), undefined);
+  t.is(store.outboxHeadOf('arn:aws:ecs:us-west-2:123456789012:task/default/none'), undefined);
+});
+
 test("outboxHeads returns each task's oldest entry, oldest first, without payloads", (t) => {
   const { store } = openForTest(t, { checkpoint: false });
   const third = 'arn:aws:ecs:us-west-2:123456789012:task/default/cccc';

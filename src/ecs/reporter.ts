@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logging/types.js';
 import type { ContainerStatus, TaskStatus } from '../model/status.js';
 import type { DesiredStateStore, OutboxEntry, OutboxHead } from '../store/records.js';
+import { OutboxHeadIndex } from './outbox-heads.js';
 
 export interface StateChangeSink {
   /** Resolves when the change is accepted; rejects to have it retried. */
@@ -68,6 +69,7 @@ export class OutboxReporter {
     [];
   /** True while this reporter's own ack commits (see start). */
   private acking = false;
+  private heads: OutboxHeadIndex | undefined;
 
   constructor(private readonly options: ReporterOptions) {}
 
@@ -75,7 +77,11 @@ export class OutboxReporter {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
+    // Subscribed before the first scan, so no write between the two is missed.
+    const heads = new OutboxHeadIndex(this.options.store, this.options.scanWindow ?? 1_000);
+    this.heads = heads;
     this.unsubscribe = this.options.store.onChange((change) => {
+      heads.noteChange(change);
       // Its own acks only remove entries; the submissions they end nudge the loop themselves.
       if (change.tables.has('outbox') && !this.acking) this.nudge();
     });
@@ -188,7 +194,7 @@ export class OutboxReporter {
   private readyHeads(nowMs: number): { ready: OutboxHead[]; nextWakeMs?: number } {
     const ready: OutboxHead[] = [];
     let nextWakeMs: number | undefined;
-    for (const head of this.options.store.outboxHeads(this.options.scanWindow ?? 1_000)) {
+    for (const head of this.heads?.current() ?? []) {
       if (this.inFlight.has(head.taskArn)) continue;
       const backoff = this.backoff.get(head.taskArn);
       if (backoff && backoff.untilMs > nowMs) {

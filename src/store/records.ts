@@ -318,10 +318,13 @@ export interface DesiredStateStore {
   peekOutbox(limit: number): OutboxEntry[];
   /**
    * Each task's head — its oldest entry — oldest first, at most `limit` heads, without payloads: the reporter
-   * reads every head on each wake but submits few of them, so it loads a payload (`getOutboxEntry`) only for
-   * the heads it submits. Every task with entries has exactly one head, however deep its backlog.
+   * reads every head when it starts (then only the heads of tasks whose entries changed, `outboxHeadOf`) and
+   * loads a payload (`getOutboxEntry`) only for the heads it submits. Every task with entries has exactly one
+   * head, however deep its backlog.
    */
   outboxHeads(limit: number): OutboxHead[];
+  /** One task's oldest entry, without its payload; undefined when the task has none. */
+  outboxHeadOf(taskArn: string): OutboxHead | undefined;
   /** One entry with its payload; undefined once acked. */
   getOutboxEntry(seq: number): OutboxEntry | undefined;
   /** A task's entries with their payloads, oldest first, at most `limit`. */

@@ -435,6 +435,11 @@ export class SqliteStore implements DesiredStateStore {
     return this.#sql.outboxHeads.all(limit).map(rows.rowToOutboxHead);
   }
 
+  outboxHeadOf(taskArn: string): OutboxHead | undefined {
+    const row = this.#sql.outboxHeadOf.get(taskArn);
+    return row === undefined ? undefined : rows.rowToOutboxHead(row);
+  }
+
   getOutboxEntry(seq: number): OutboxEntry | undefined {
     const row = this.#sql.getOutbox.get(seq);
     return row === undefined ? undefined : rows.rowToOutbox(row);

@@ -97,6 +97,7 @@ export interface Statements {
   insertOutbox: Statement<[{ task_arn: string; kind: string; payload: string; created_at_ms: number }]>;
   peekOutbox: Statement<[number], OutboxRow>;
   outboxHeads: Statement<[number], Omit<OutboxRow, 'payload'>>;
+  outboxHeadOf: Statement<[string], Omit<OutboxRow, 'payload'>>;
   getOutbox: Statement<[number], OutboxRow>;
   outboxForTask: Statement<[string, number], OutboxRow>;
   countOutbox: Statement<[], { depth: number }>;
@@ -167,6 +168,10 @@ export function prepareStatements(db: Database): Statements {
       'SELECT o.seq, o.task_arn, o.kind, o.created_at_ms, o.attempts FROM outbox AS o ' +
         'WHERE NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.task_arn = o.task_arn AND older.seq < o.seq) ' +
         'ORDER BY o.seq LIMIT ?',
+    ),
+    // One seek in outbox_by_task_seq.
+    outboxHeadOf: db.prepare(
+      'SELECT seq, task_arn, kind, created_at_ms, attempts FROM outbox WHERE task_arn = ? ORDER BY seq LIMIT 1',
     ),
     getOutbox: db.prepare('SELECT seq, task_arn, kind, payload, created_at_ms, attempts FROM outbox WHERE seq = ?'),
     outboxForTask: db.prepare(
