@@ -150,6 +150,41 @@ test('a refill is dropped when a later write in the same transaction changed row
   t.is(store.listContainers(TASK_ARN)[0]?.sentStatus, 'RUNNING');
 });
 
+test('listTasks is served through the row cache and equals what the file holds after every kind of write', (t) => {
+  const dataDir = tempDataDir(t);
+  const { store } = openForTest(t, { dataDir });
+  const { store: fileReader } = openForTest(t, { dataDir, soleWriter: false });
+  const same = (what: string) => t.deepEqual(store.listTasks(), fileReader.listTasks(), what);
+  store.putDesiredTask(taskSpec(TASK_ARN));
+  store.putDesiredTask(taskSpec(OTHER_TASK_ARN));
+  same('after two puts');
+  store.getTask(TASK_ARN);
+  store.recordObservation({ taskArn: TASK_ARN, task: { knownStatus: 'RUNNING', admittedAtMs: 7 } });
+  same('after an observation of a cached task');
+  store.recordSentStatus(OTHER_TASK_ARN, 'PULLED', []);
+  store.raiseTaskDesiredStatus(OTHER_TASK_ARN, 'STOPPED', 'told to stop');
+  same('after a sent status and a raise');
+  t.throws(() =>
+    store.transaction(() => {
+      store.recordObservation({ taskArn: TASK_ARN, task: { reason: 'rolled back' } });
+      t.is(store.listTasks()[0]?.reason, 'rolled back', 'inside its transaction a write is seen');
+      throw new Error('roll back');
+    }),
+  );
+  same('after a rollback');
+  store.deleteTask(TASK_ARN);
+  same('after a delete');
+  t.deepEqual(
+    store.listTasks().map((task) => task.arn),
+    [OTHER_TASK_ARN],
+  );
+
+  const backdoor = new BetterSqlite3(join(dataDir, DATABASE_FILE_NAME));
+  t.teardown(() => backdoor.close());
+  backdoor.prepare("UPDATE tasks SET reason = 'behind' WHERE arn = ?").run(OTHER_TASK_ARN);
+  t.is(store.listTasks()[0]?.reason, 'told to stop', 'rows come from memory, not the file');
+});
+
 test('a store that is not the only writer reads the file every time', (t) => {
   const dataDir = tempDataDir(t);
   const { store } = openForTest(t, { dataDir, soleWriter: false });

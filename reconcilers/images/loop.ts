@@ -28,7 +28,10 @@ export function imagesLoopDefinition(deps: ImagesLoopDeps): LoopDefinition<Image
   const upfront = deps.settings.dependentContainersUpfront;
   const demandOf = (arn: string): Array<PullDemander & { ref: string }> => {
     const task = deps.store.getTask(arn);
-    return task === undefined ? [] : taskPullDemand(task, deps.store.listContainers(arn), upfront, deps.nowMs());
+    // mayWaitOnPull first: it reads only the task row, and every commit of a burst asks this of its task.
+    return task === undefined || !mayWaitOnPull(task)
+      ? []
+      : taskPullDemand(task, deps.store.listContainers(arn), upfront, deps.nowMs());
   };
   const waitingTasks = () => deps.store.listTasks().filter(mayWaitOnPull);
   const prepull = deps.prepull === undefined ? [] : prepullDemand(deps.prepull.images, deps.prepull.agentStartMs);

@@ -64,6 +64,7 @@ export interface Statements {
 
   getTask: Statement<[string], TaskRow>;
   listTasks: Statement<[], TaskRow>;
+  listTaskArns: Statement<[], { arn: string }>;
   listQueuedTaskArns: Statement<[], { arn: string }>;
   insertTask: Statement<[TaskRow]>;
   updateTask: Statement<[TaskRow]>;
@@ -120,6 +121,7 @@ export function prepareStatements(db: Database): Statements {
 
     getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE arn = ?`),
     listTasks: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks ORDER BY created_at_ms, rowid`),
+    listTaskArns: db.prepare('SELECT arn FROM tasks ORDER BY created_at_ms, rowid'),
     // The admission line (reconcilers/containers/admission.ts isQueued), through the partial index tasks_queued.
     listQueuedTaskArns: db.prepare(
       "SELECT arn FROM tasks WHERE admitted_at_ms IS NULL AND known_status = 'NONE' AND desired_status <> 'STOPPED' " +
