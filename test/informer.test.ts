@@ -144,6 +144,62 @@ test('the agent’s own mutation costs one inspect for all the events it causes'
   t.is(f.changes.length, 1);
 });
 
+test('an event the cache already shows costs no inspect: a late die or stop after the stop, a start of a running one, any kill', async (t) => {
+  const f = setup();
+  const app = f.engine.addContainer({ taskArn: TASK, state: 'running' });
+  await f.informer.start();
+  const labels = { [LABEL_TASK_ARN]: TASK };
+  const before = count(f.engine, 'inspect');
+  f.engine.emit({ type: 'container', action: 'start', id: app.id, labels });
+  f.engine.emit({ type: 'container', action: 'kill', id: app.id, labels });
+  await f.clock.advanceAsync(COALESCE_MS * 2);
+  t.is(count(f.engine, 'inspect') - before, 0, 'start of a running container, and a signal');
+
+  // The agent's stop, whose die and stop events arrive only after the inspect that follows the call.
+  const stop = f.engine.hold('stop');
+  const stopping = f.informer.containers.withMutation(app.id, () =>
+    f.engine.stopContainer(app.id, 5, { timeoutMs: 1_000 }),
+  );
+  await flushAsync();
+  f.engine.exitContainer(app.id, 143, { silent: true });
+  stop.release();
+  await stopping;
+  t.is(count(f.engine, 'inspect') - before, 1);
+  t.is(f.informer.containers.get(app.id)?.state, 'exited');
+  f.engine.emit({ type: 'container', action: 'die', id: app.id, labels });
+  f.engine.emit({ type: 'container', action: 'stop', id: app.id, labels });
+  await f.clock.advanceAsync(COALESCE_MS * 2);
+  t.is(count(f.engine, 'inspect') - before, 1, 'the late die and stop say nothing the cache does not show');
+});
+
+test('a die is still inspected when the cache shows the container running, or when an inspect is on its way', async (t) => {
+  const f = setup();
+  const app = f.engine.addContainer({ taskArn: TASK, state: 'running' });
+  await f.informer.start();
+  const labels = { [LABEL_TASK_ARN]: TASK };
+  const before = count(f.engine, 'inspect');
+  f.engine.exitContainer(app.id, 1);
+  await f.clock.advanceAsync(COALESCE_MS);
+  t.is(count(f.engine, 'inspect') - before, 1);
+  t.is(f.informer.containers.get(app.id)?.state, 'exited');
+
+  // Restarted and exited again while an inspect, sent before the second exit, is on its way: the cache
+  // still shows the first exit, but the die may be newer than that inspect's answer.
+  f.engine.addContainer({ id: app.id, taskArn: TASK, state: 'running' }, { silent: true });
+  const held = f.engine.hold('inspect');
+  const inFlight = f.informer.containers.refresh(app.id);
+  await flushAsync();
+  f.engine.exitContainer(app.id, 2, { silent: true });
+  f.engine.emit({ type: 'container', action: 'die', id: app.id, labels });
+  held.release();
+  await inFlight;
+  t.is(f.informer.containers.get(app.id)?.state, 'running', 'the answer sent before the second exit');
+  await f.clock.advanceAsync(COALESCE_MS);
+  t.is(count(f.engine, 'inspect') - before, 3, 'the die was inspected after it');
+  t.is(f.informer.containers.get(app.id)?.state, 'exited');
+  t.is(f.informer.containers.get(app.id)?.exitCode, 2);
+});
+
 test('a burst of hints costs one inspect, and a refresh that finds nothing new notifies nobody', async (t) => {
   const f = setup();
   const app = f.engine.addContainer({ taskArn: TASK, state: 'running' });

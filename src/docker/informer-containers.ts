@@ -28,6 +28,21 @@ export interface ContainersPart {
 
 const TASK_INDEX = 'taskArn';
 
+/**
+ * Whether the cached inspect already shows what a lifecycle event says happened: a start of a running
+ * container, a die or stop of an exited one. Such a hint is dropped when no inspect of the container is on its
+ * way. Events arrive in the daemon's order, so a change after the cached inspect (a restart and another exit)
+ * would have come as an earlier event that does not match the cache, whose own inspect is then pending or in
+ * flight. This is what the agent's own calls cost otherwise: their events often arrive just after the inspect
+ * that follows the call was sent, and each cost one more inspect that found nothing new.
+ */
+function alreadyShown(cached: ObservedContainer | undefined, action: string): boolean {
+  if (cached === undefined) return false;
+  if (action === 'start') return cached.state === 'running';
+  if (action === 'die' || action === 'stop') return cached.state === 'exited' || cached.state === 'dead';
+  return false;
+}
+
 export function createContainersPart(options: ContainersPartOptions): ContainersPart {
   const { engine, labelFilter, clock, logger, signal } = options;
   const listeners = new Set<(taskArn: string | undefined, id: string) => void>();
@@ -109,8 +124,9 @@ export function createContainersPart(options: ContainersPartOptions): Containers
     view,
     onEvent(event) {
       if (event.id === '') return;
-      // exec_* and similar actions do not change the container's own state.
-      if (event.action.startsWith('exec_')) return;
+      // exec_* and signals change nothing an inspect shows (a signal's effect, if any, comes as a die).
+      if (event.action.startsWith('exec_') || event.action === 'kill') return;
+      if (alreadyShown(store.get(event.id), event.action) && !queue.inspecting(event.id)) return;
       if (store.has(event.id) || matchesLabelFilter(event.labels, labelFilter)) queue.hint(event.id);
     },
     async relist() {

@@ -28,6 +28,8 @@ export interface InspectQueue<R> {
   refresh(key: string): Promise<R>;
   /** An event says `key` may have changed. */
   hint(key: string): void;
+  /** Whether an inspect of `key` is queued or on its way (its answer may not be in the cache yet). */
+  inspecting(key: string): boolean;
   /** Runs a mutating call on `key`, then refreshes it; hints arriving meanwhile cost no inspect of their own. */
   withMutation<T>(key: string, mutate: () => Promise<T>): Promise<T>;
   /** Cancels every hint timer; later hints are ignored. */
@@ -90,6 +92,7 @@ export function createInspectQueue<R>(options: InspectQueueOptions<R>): InspectQ
   return {
     refresh,
     hint,
+    inspecting: (key) => chains.has(key),
     async withMutation(key, mutate) {
       bump(mutating, key, 1);
       try {
