@@ -172,6 +172,29 @@ test('an event the cache already shows costs no inspect: a late die or stop afte
   t.is(count(f.engine, 'inspect') - before, 1, 'the late die and stop say nothing the cache does not show');
 });
 
+test('events that arrive while the inspect after a call is on its way cost nothing once its answer shows them', async (t) => {
+  const f = setup();
+  const app = f.engine.addContainer({ taskArn: TASK, state: 'running' });
+  await f.informer.start();
+  const labels = { [LABEL_TASK_ARN]: TASK };
+  const before = count(f.engine, 'inspect');
+  const inspect = f.engine.hold('inspect');
+  const stopping = f.informer.containers.withMutation(app.id, () =>
+    f.engine.stopContainer(app.id, 5, { timeoutMs: 1_000 }),
+  );
+  await flushAsync();
+  await f.clock.advanceAsync(COALESCE_MS);
+  t.is(inspect.parked(), 1, 'the inspect after the call waits for its answer');
+  // The call's events reach the agent only now, while that inspect is on its way (the fake's own, sent
+  // during the call, were covered by it).
+  for (const action of ['kill', 'die', 'stop']) f.engine.emit({ type: 'container', action, id: app.id, labels });
+  inspect.release();
+  await stopping;
+  await f.clock.advanceAsync(COALESCE_MS * 2);
+  t.is(count(f.engine, 'inspect') - before, 1, 'its answer shows the exit: no second inspect');
+  t.is(f.informer.containers.get(app.id)?.state, 'exited');
+});
+
 test('a die is still inspected when the cache shows the container running, or when an inspect is on its way', async (t) => {
   const f = setup();
   const app = f.engine.addContainer({ taskArn: TASK, state: 'running' });

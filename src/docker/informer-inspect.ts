@@ -26,8 +26,12 @@ export interface InspectQueueOptions<R> {
 export interface InspectQueue<R> {
   /** Inspects `key` after every inspect already asked for it; always sends a new call. */
   refresh(key: string): Promise<R>;
-  /** An event says `key` may have changed. */
-  hint(key: string): void;
+  /**
+   * An event says `key` may have changed. `shown`, if given, tells whether the cache already shows what the
+   * event says: a hint whose events all are shown once its timer ends, with no inspect on its way, is dropped
+   * (the inspect that was on its way when it arrived answered it).
+   */
+  hint(key: string, shown?: () => boolean): void;
   /** Whether an inspect of `key` is queued or on its way (its answer may not be in the cache yet). */
   inspecting(key: string): boolean;
   /** Runs a mutating call on `key`, then refreshes it; hints arriving meanwhile cost no inspect of their own. */
@@ -36,12 +40,18 @@ export interface InspectQueue<R> {
   stop(): void;
 }
 
+/** A hint timer, and for each event collapsed into it whether the cache shows it (undefined: unknown). */
+interface PendingHint {
+  cancel(): void;
+  shown: Array<(() => boolean) | undefined>;
+}
+
 export function createInspectQueue<R>(options: InspectQueueOptions<R>): InspectQueue<R> {
   const { clock, coalesceMs, logger } = options;
   const chains = new Map<string, Promise<unknown>>();
   /** Inspects on a key's chain not yet sent (count: explicit refreshes may stack). */
   const queued = new Map<string, number>();
-  const hintTimers = new Map<string, { cancel(): void }>();
+  const hintTimers = new Map<string, PendingHint>();
   /** Keys with a mutating call in flight (count, as calls may overlap). */
   const mutating = new Map<string, number>();
   let stopped = false;
@@ -74,19 +84,24 @@ export function createInspectQueue<R>(options: InspectQueueOptions<R>): InspectQ
 
   const covered = (key: string): boolean => queued.has(key) || mutating.has(key);
 
-  const hint = (key: string): void => {
-    if (stopped || covered(key) || hintTimers.has(key)) return;
-    hintTimers.set(
-      key,
-      clock.setTimeout(() => {
-        hintTimers.delete(key);
-        if (stopped || covered(key)) return;
-        refresh(key).catch((error: unknown) => {
-          if (!stopped)
-            logger.warn('event-driven inspect failed; the next relist retries', { key, error: errorMessage(error) });
-        });
-      }, coalesceMs),
-    );
+  const hint = (key: string, shown?: () => boolean): void => {
+    if (stopped || covered(key)) return;
+    const pending = hintTimers.get(key);
+    if (pending !== undefined) {
+      pending.shown.push(shown);
+      return;
+    }
+    const collapsed: PendingHint['shown'] = [shown];
+    const timer = clock.setTimeout(() => {
+      hintTimers.delete(key);
+      if (stopped || covered(key)) return;
+      if (!chains.has(key) && collapsed.every((isShown) => isShown?.() === true)) return;
+      refresh(key).catch((error: unknown) => {
+        if (!stopped)
+          logger.warn('event-driven inspect failed; the next relist retries', { key, error: errorMessage(error) });
+      });
+    }, coalesceMs);
+    hintTimers.set(key, { cancel: () => timer.cancel(), shown: collapsed });
   };
 
   return {
