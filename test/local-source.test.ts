@@ -267,6 +267,35 @@ test('the poll notices a new file without any fs.watch event', async (t) => {
   t.is(clock.pendingTimers, 0, 'stop() cancels its timers');
 });
 
+test('while the watch works, polls compare names and every Nth one stats each file', async (t) => {
+  const dir = tempDir(t, 'tasks');
+  const store = memoryStore(t);
+  const clock = new FakeClock();
+  // The watch's own nudge is parked an hour out, so only polls can notice the edit below.
+  const src = source(dir, store, { clock, pollIntervalMs: 500, watchDebounceMs: 3_600_000, fullScanEveryPolls: 3 });
+  writeFileSync(join(dir, 'web.json'), definition('web'));
+  await src.start();
+  t.teardown(() => src.stop());
+  const [first] = store.listTasks();
+
+  // In place: same name and inode, new content. Names alone cannot show it.
+  writeFileSync(join(dir, 'web.json'), definition('web', ['sleep', '7200']));
+  const t0 = clock.nowMs();
+  for (const poll of [1, 2]) {
+    await clock.advanceAsync(500);
+    // A poll is over once it scheduled the next one; its reads run in real time (the file system thread pool).
+    await waitFor(`poll ${poll} to finish`, () => clock.nextDueMs() === t0 + 500 * (poll + 1));
+    t.deepEqual(
+      store.listTasks().map((task) => task.arn),
+      [first!.arn],
+      `poll ${poll} listed names only and saw no change`,
+    );
+  }
+  await clock.advanceAsync(500);
+  await waitFor('the full scan to replace the task', () => store.listTasks().length === 2);
+  t.is(task(store, first!.arn).desiredStatus, 'STOPPED');
+});
+
 test('fs.watch nudges a sync well before the poll interval', async (t) => {
   const dir = tempDir(t, 'tasks');
   const store = memoryStore(t);

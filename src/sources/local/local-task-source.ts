@@ -6,9 +6,12 @@
  *
  * Each sync is level-triggered, like the loops (design.md): it reads the whole directory, compares it
  * with the store, and writes the difference in one transaction (local-task-plan.ts). `fs.watch` events
- * only nudge a sync (they are hints: editors rename, some file systems drop events); a cheap poll of
- * names and identities every `pollIntervalMs` is the safety net. Syncs run one at a time; all file system
- * access is asynchronous and refuses what is not a safe regular file (task-files.ts).
+ * only nudge a sync (they are hints: editors rename, some file systems drop events); a poll every
+ * `pollIntervalMs` is the safety net. While the watch works, most polls only list the names (one `readdir`),
+ * and every `fullScanEveryPolls`-th one also stats each file: a stat per file per poll cost more CPU than
+ * the rest of the source at 200 tasks, to catch an in-place edit the watch already reports. Without a watch
+ * every poll stats every file. Syncs run one at a time; all file system access is asynchronous and refuses
+ * what is not a safe regular file (task-files.ts).
  *
  * A sync whose store write fails (a full disk) marks nothing handled; `start()` and the timers retry it
  * with backoff (store-write-retry.ts), counting `ecs_agent_store_write_errors_total{reason}` and logging
@@ -28,7 +31,7 @@ import { formatIssues, parseTaskDefinitionFile } from './parse-task-definition.j
 import { storeRetryDelayMs, storeWriteErrorReason } from './store-write-retry.js';
 import { defaultTaskDefinitionValidator, type TaskDefinitionValidator } from './task-definition-schema.js';
 import { taskDefinitionToTaskSpec } from './task-definition-to-spec.js';
-import { directoryProblem, readTaskFile, scanTaskFiles } from './task-files.js';
+import { directoryProblem, listTaskFileNames, readTaskFile, scanTaskFiles } from './task-files.js';
 
 export { isTaskFileName } from './task-files.js';
 
@@ -47,6 +50,11 @@ export interface LocalTaskSourceOptions {
   cluster: string;
   /** Safety-net poll of the directory listing; fs.watch events trigger syncs sooner. */
   pollIntervalMs: number;
+  /**
+   * While fs.watch works, one poll in this many stats every file (the others compare names only).
+   * Default 12: once a minute at the agent's 5 s poll.
+   */
+  fullScanEveryPolls?: number;
   /** Quiet time after a watch event before syncing, so an editor's write+rename is read once. Default 50 ms. */
   watchDebounceMs?: number;
   validator?: TaskDefinitionValidator;
@@ -98,6 +106,9 @@ export class LocalTaskSource {
   private readonly readCache = new Map<string, { identity: string; read: FileRead }>();
   private lastInvalid: InvalidTaskFile[] = [];
   private lastFingerprint: string | undefined;
+  /** The names of the last synced scan, for the polls that only list names. */
+  private lastNames: string | undefined;
+  private pollsSinceFullScan = 0;
   private lastDirectoryProblem: string | undefined;
   private synced = false;
   private markReady: () => void = () => undefined;
@@ -225,6 +236,7 @@ export class LocalTaskSource {
     // Committed: only now is anything remembered as done (a failed write above left all of this untouched).
     this.commit(plan, stopped, report);
     this.lastFingerprint = fingerprintOf(scan);
+    this.lastNames = namesOf(scan.keys());
     return report;
   }
 
@@ -350,10 +362,22 @@ export class LocalTaskSource {
 
   private async poll(): Promise<void> {
     this.startWatching();
-    const scan = await scanTaskFiles(this.options.dir).catch(() => undefined);
-    // A failed scan syncs too: the sync logs why the directory cannot be read.
-    if (scan === undefined || fingerprintOf(scan) !== this.lastFingerprint) await this.safeSync();
+    if (await this.directoryChanged()) await this.safeSync();
     this.schedulePoll();
+  }
+
+  /** Whether the directory may differ from the last sync; a failed read says yes (the sync logs why). */
+  private async directoryChanged(): Promise<boolean> {
+    const { dir } = this.options;
+    this.pollsSinceFullScan += 1;
+    const fullScan = this.watcher === undefined || this.pollsSinceFullScan >= (this.options.fullScanEveryPolls ?? 12);
+    try {
+      if (!fullScan) return namesOf(await listTaskFileNames(dir)) !== this.lastNames;
+      this.pollsSinceFullScan = 0;
+      return fingerprintOf(await scanTaskFiles(dir)) !== this.lastFingerprint;
+    } catch {
+      return true;
+    }
   }
 
   /** A sync whose failure is counted, logged once per episode and retried with backoff. */
@@ -376,6 +400,7 @@ export class LocalTaskSource {
 
   private onSyncFailed(error: unknown): void {
     this.lastFingerprint = undefined;
+    this.lastNames = undefined;
     const reason = storeWriteErrorReason(error);
     if (reason !== undefined) this.options.storeWriteErrors?.inc({ reason });
     this.failedAttempts += 1;
@@ -401,4 +426,8 @@ function fingerprintOf(scan: ReadonlyMap<string, string | undefined>): string {
   const parts: string[] = [];
   for (const [name, identity] of scan) parts.push(`${name}:${identity ?? 'gone'}`);
   return parts.join('\n');
+}
+
+function namesOf(names: Iterable<string>): string {
+  return [...names].join('\n');
 }

@@ -82,11 +82,7 @@ async function ancestorProblem(dir: string, agentUid: number): Promise<string | 
  * be stat'ed. Directories are not task files; every other kind is listed so it can be reported.
  */
 export async function scanTaskFiles(dir: string): Promise<Map<string, string | undefined>> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries
-    .filter((entry) => isTaskFileName(entry.name) && !entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
+  const names = await listTaskFileNames(dir);
   const identities = await Promise.all(
     names.map(async (name) => {
       try {
@@ -98,6 +94,15 @@ export async function scanTaskFiles(dir: string): Promise<Map<string, string | u
     }),
   );
   return new Map(names.map((name, i) => [name, identities[i]]));
+}
+
+/** The task files' names, sorted: one `readdir`, no per-file call. */
+export async function listTaskFileNames(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((entry) => isTaskFileName(entry.name) && !entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 export type TaskFileRead = { kind: 'text'; text: string } | { kind: 'refused'; error: string } | { kind: 'gone' };
