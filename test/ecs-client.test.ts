@@ -4,7 +4,7 @@
  * scheme; every call counted by operation and result.
  */
 import test from 'ava';
-import { backendEndpoint, effectiveCluster } from '../src/ecs/client.js';
+import { backendEndpoint, effectiveCluster, endpointOf } from '../src/ecs/client.js';
 import { POLL_ENDPOINT_CACHE_TTL_MS } from '../src/ecs/poll-endpoint-cache.js';
 import { EcsApiError } from '../src/errors.js';
 import { ECS_API_OPERATIONS, ECS_API_RESULTS } from '../src/metrics/ecs-api.js';
@@ -107,4 +107,18 @@ test('ECS_BACKEND_HOST gets https:// when it has no scheme; an empty cluster is 
   t.is(backendEndpoint('http://127.0.0.1:9000'), 'http://127.0.0.1:9000/');
   t.is(effectiveCluster({ cluster: '' }), 'default');
   t.is(effectiveCluster({ cluster: 'prod' }), 'prod');
+});
+
+test('the endpoint reaches the SDK parsed: scheme, host, port and path', (t) => {
+  t.deepEqual(endpointOf(backendEndpoint('ecs.example.test')), {
+    protocol: 'https:',
+    hostname: 'ecs.example.test',
+    path: '/',
+  });
+  t.deepEqual(endpointOf(backendEndpoint('http://127.0.0.1:9000/base')), {
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port: 9000,
+    path: '/base',
+  });
 });

@@ -85,6 +85,7 @@ test('first registration: the request on the wire, and the ARN and AZ saved', as
     request.headers['user-agent'],
     'Amazon ECS Agent - v0.1.0 (abc1234) (linux; LINUX) (+http://aws.amazon.com/ecs/)',
   );
+  t.false('x-amz-user-agent' in request.headers, "only upstream's User-Agent, not the SDK's x-amz-user-agent");
 
   const body = request.body;
   t.is(body['cluster'], 'ecsd-test');
