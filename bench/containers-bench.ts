@@ -252,21 +252,38 @@ function sigtermIgnoringTask(i: number, prefix: string): TaskDefinition {
  * for `sigtermIgnoringTask`, started, then all `docker stop -t 5` at once. What the agent's mass stop is
  * compared with: on a busy VM the engine itself needs seconds past the grace period to kill and reap 30.
  */
-async function directMassStop(): Promise<number> {
+interface DirectMassStop {
+  allStoppedMs: number;
+  /** One container's create+start through the engine alone: on the idle engine, and issued with the stops. */
+  probeIdleMs: number;
+  probeBusyMs: number;
+}
+
+/** The same scenario without the agent: what the engine itself takes, for the mass stop and for the probe. */
+async function directMassStop(): Promise<DirectMassStop> {
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   const label = `ecsd-bench-massstop-${process.pid}`;
   const ids: string[] = [];
-  try {
-    for (let i = 0; i < MASS_STOP_N; i++) {
-      const arn = `arn:aws:ecs:local:000000000000:task/bench/${label}-${i}`;
-      const { body } = directCreateBody(sigtermIgnoringTask(i, 'directmass'), arn);
-      const created = await docker.createContainer({ ...body, Labels: { ...body.Labels, [label]: '1' } });
-      ids.push(created.id);
-      await created.start();
-    }
+  const createStarted = async (definition: TaskDefinition, name: string): Promise<void> => {
+    const { body } = directCreateBody(definition, `arn:aws:ecs:local:000000000000:task/bench/${label}-${name}`);
+    const created = await docker.createContainer({ ...body, Labels: { ...body.Labels, [label]: '1' } });
+    ids.push(created.id);
+    await created.start();
+  };
+  const timedProbe = async (name: string): Promise<number> => {
     const t0 = Date.now();
-    await Promise.all(ids.map((id) => docker.getContainer(id).stop({ t: 5 })));
+    await createStarted(benchTaskDefinition(0, name), name);
     return Date.now() - t0;
+  };
+  try {
+    for (let i = 0; i < MASS_STOP_N; i++) await createStarted(sigtermIgnoringTask(i, 'directmass'), String(i));
+    const probeIdleMs = await timedProbe('probeidle');
+    const stopping = ids.slice(0, MASS_STOP_N);
+    const t0 = Date.now();
+    const stops = Promise.all(stopping.map((id) => docker.getContainer(id).stop({ t: 5 })));
+    const probeBusyMs = await timedProbe('probebusy');
+    await stops;
+    return { allStoppedMs: Date.now() - t0, probeIdleMs, probeBusyMs };
   } finally {
     await removeForcibly(docker, ids);
   }
@@ -296,12 +313,15 @@ async function massStop(agent: AgentProcess): Promise<void> {
   await agent.waitFor(() => reports.count('STOPPED') >= MASS_STOP_N, 300_000, 'mass tasks STOPPED');
   const allStoppedMs = Date.now() - t0;
   const busyProbeMs = await busyProbe;
-  const directMs = await directMassStop();
+  const direct = await directMassStop();
   console.log(`mass stop: ${MASS_STOP_N} tasks ignoring SIGTERM, stopTimeout 5 s, removed at once`);
   console.log(
-    `  all STOPPED       ${allStoppedMs} ms (target ≤ 7000 ms); the engine alone, ${MASS_STOP_N} direct docker stop -t 5 at once: ${directMs} ms`,
+    `  all STOPPED       ${allStoppedMs} ms (target ≤ 7000 ms); the engine alone, ${MASS_STOP_N} direct docker stop -t 5 at once: ${direct.allStoppedMs} ms`,
   );
   console.log(`  a task added meanwhile RUNNING after ${busyProbeMs} ms (on the idle agent: ${idleProbeMs} ms)`);
+  console.log(
+    `  the engine alone   create+start of one container issued with the ${MASS_STOP_N} stops: ${direct.probeBusyMs} ms (idle engine: ${direct.probeIdleMs} ms)`,
+  );
   agent.removeTaskDefinition('probeidle.json');
   agent.removeTaskDefinition('probebusy.json');
   await agent.waitFor(() => reports.count('STOPPED') >= MASS_STOP_N + 2, 120_000, 'probes STOPPED');
