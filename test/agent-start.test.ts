@@ -17,7 +17,7 @@ test('an engine older than the Docker API ecsd needs (1.25) is a terminal start 
 });
 
 test('ecsd runs straight from its shebang, which carries its node flags, and the harness uses them', async (t) => {
-  t.deepEqual(agentNodeFlags(), ['--no-memory-reducer', '--min-semi-space-size=32', '--max-opt=1']);
+  t.deepEqual(agentNodeFlags(), ['--no-memory-reducer', '--min-semi-space-size=8', '--max-opt=1']);
   const { stdout } = await promisify(execFile)(MAIN_JS, ['-version']);
   t.regex(stdout, /Amazon ECS Agent \(ecsd\)/);
 });

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-memory-reducer --min-semi-space-size=32 --max-opt=1
+#!/usr/bin/env -S node --no-memory-reducer --min-semi-space-size=8 --max-opt=1
 /**
  * The `ecsd` command. This file is the one place that reads process.env/argv and owns signals and exit
  * codes (0 ok, 1 recoverable, 5 terminal — fact sheet 13).
@@ -7,11 +7,11 @@
  * `--no-memory-reducer` because V8's memory reducer, built for idle browser tabs, answers every burst of
  * work (say 50 tasks starting) with up to three full GCs 10-30 s later to give back a few MiB of heap —
  * ~0.15 CPU-s each time, for an agent whose live heap is ~12 MiB and steady. Ordinary GCs still run.
- * `--min-semi-space-size=32` because the young generation otherwise starts at 1 MiB per semi-space and is
+ * `--min-semi-space-size=8` because the young generation otherwise starts at 1 MiB per semi-space and is
  * shrunk back to it after a burst, so starting and stopping 50 tasks (~14 MiB allocated, almost all of it
- * short-lived) ran ~14 scavenges of 2-8 ms each; 8 MiB left two, and 32 MiB a burst's garbage dies young
- * without one. Measured in alternation (50-task round): 8 -> 16 MiB 1.07 -> 0.97 s over six pairs, 8 -> 32
- * MiB 0.94 -> 0.84 s over three; peak RSS ~1-2 MiB higher (semi-space pages are committed as they are used).
+ * short-lived) ran ~14 scavenges of 2-8 ms each; with 8 MiB there are two. The price is ~6 MiB of peak RSS.
+ * 32 MiB was tried: no CPU saving held up over alternated pairs, and every 50-task round ran its containers
+ * slower against the direct baseline (all RUNNING 1.06-1.23x against 0.98-1.01x at 8 MiB).
  * `--max-opt=1` stops V8 at its baseline tier (Sparkplug): the agent's JavaScript is glue run in bursts
  * (a task's plan, a few Docker calls, a store write), and TurboFan's compiles of it, on the main thread
  * and its workers, were about a sixth of the agent's CPU in a `perf` profile of the 50-task round while
