@@ -34,8 +34,9 @@ const TASK_INDEX = 'taskArn';
  * way, or, if one was, once it has answered (checked again when the hint's timer ends; every event collapsed
  * into that timer must be shown). Events arrive in the daemon's order, so a change after the cached inspect
  * (a restart and another exit) would have come as an earlier event that does not match the cache, whose own
- * inspect is then pending or in flight. This is what the agent's own calls cost otherwise: their events often arrive just after the inspect
- * that follows the call was sent, and each cost one more inspect that found nothing new.
+ * inspect is then pending or in flight. This is what the agent's own calls cost otherwise: their events often
+ * arrive just after the inspect that follows the call was sent, and each cost one more inspect that found
+ * nothing new.
  */
 function alreadyShown(cached: ObservedContainer | undefined, action: string): boolean {
   if (cached === undefined) return false;
